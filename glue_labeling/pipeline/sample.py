@@ -1,0 +1,170 @@
+"""Sample: choose the uncertain neighbourhoods a person should label, packed into labeling sets.
+
+A labeling set answers AWS's question "how should these rows be grouped into groups of
+matching records?", so each set is built from anchor groups: an anchor record and its
+strongest candidate neighbours. One answer then labels every pair inside the group.
+
+Anchors are drawn by a configurable mix: mostly from pairs nearest the decision threshold
+(where a label teaches the most), some spread across score bands (so the model sees the whole
+range), a little at random (exploration). At most one anchor per component, no record twice in
+one run. Spark ranks and filters; only the bounded short list (a few hundred anchors and their
+neighbours) reaches the driver, where groups are packed into sets deterministically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+MAX_ROWS_PER_SET = 50  # AWS: sets above 50 rows "may cause poor results or system failure"
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplingConfig:
+    sets: int = 10
+    min_rows: int = 10
+    max_rows: int = 20
+    boundary_share: float = 0.7
+    band_share: float = 0.2
+    seed: int = 17
+    bands: int = 5
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.min_rows <= self.max_rows <= MAX_ROWS_PER_SET:
+            raise ValueError(f"need 2 <= min_rows <= max_rows <= {MAX_ROWS_PER_SET}")
+
+
+def _ranked_anchors(scored: DataFrame, threshold: float, config: SamplingConfig) -> list[int]:
+    """Anchor ids in the order the mix wants them: boundary, bands, exploration interleaved."""
+    wanted = config.sets * 6  # more than needed: some are skipped as duplicates or used records
+    per_record = (
+        scored.select(F.col("id_l").alias("id"), "match_score")
+        .unionByName(scored.select(F.col("id_r").alias("id"), "match_score"))
+        .groupBy("id")
+        .agg(F.min(F.abs(F.col("match_score") - threshold)).alias("distance"), F.max("match_score").alias("best"))
+        .withColumn("tiebreak", F.xxhash64("id", F.lit(config.seed)))
+    )
+    boundary = [r.id for r in per_record.orderBy("distance", "tiebreak").limit(wanted).collect()]
+    band = F.least(F.floor(F.col("best") * config.bands), F.lit(config.bands - 1))
+    banded = [
+        r.id
+        for r in per_record.withColumn("band", band)
+        .withColumn("rank", F.row_number().over(_band_window()))
+        .where(F.col("rank") <= wanted // config.bands + 1)
+        .orderBy("rank", "band")
+        .collect()
+    ]
+    explore = [r.id for r in per_record.orderBy("tiebreak").limit(wanted).collect()]
+    return interleave(
+        [boundary, banded, explore],
+        [config.boundary_share, config.band_share, 1.0 - config.boundary_share - config.band_share],
+    )
+
+
+def interleave(sources: list[list[int]], shares: list[float]) -> list[int]:
+    """Merge ranked lists so that every prefix holds each source in about its share: at each
+    step take from the source furthest behind its share (ties to the earlier source)."""
+    ordered: list[int] = []
+    pointers = [0] * len(sources)
+    while True:
+        open_sources = [i for i, source in enumerate(sources) if pointers[i] < len(source)]
+        if not open_sources:
+            return ordered
+        step = len(ordered) + 1
+        pick = max(open_sources, key=lambda i: (shares[i] * step - pointers[i], -i))
+        ordered.append(sources[pick][pointers[pick]])
+        pointers[pick] += 1
+
+
+def _band_window():  # noqa: ANN202 - pyspark WindowSpec
+    from pyspark.sql.window import Window
+
+    return Window.partitionBy("band").orderBy("tiebreak")
+
+
+def pack_labeling_sets(
+    anchors: list[int],
+    neighbours: dict[int, list[tuple[int, float]]],
+    component_of: dict[int, int],
+    config: SamplingConfig,
+    excluded: frozenset[int] = frozenset(),
+) -> list[list[int]]:
+    """Greedy, deterministic packing of anchor groups into sets of min_rows..max_rows ids."""
+    used: set[int] = set(excluded)
+    used_components: set[int] = set()
+    sets: list[list[int]] = []
+    current: list[int] = []
+    for anchor in anchors:
+        if len(sets) == config.sets:
+            break
+        component = component_of.get(anchor, anchor)
+        if anchor in used or component in used_components:
+            continue
+        room = config.max_rows - len(current)
+        group = [anchor]
+        for neighbour, _score in neighbours.get(anchor, []):
+            if len(group) >= min(room, config.max_rows // 2 + 1):
+                break
+            if neighbour not in used and neighbour not in group:
+                group.append(neighbour)
+        if len(group) < 2:
+            continue
+        if len(group) > room:
+            sets.append(current)
+            current = []
+        current.extend(group)
+        used.update(group)
+        used_components.add(component)
+        if len(current) >= config.min_rows:
+            sets.append(current)
+            current = []
+    if len(current) >= 2 and len(sets) < config.sets:
+        sets.append(current)
+    return [s for s in sets if s]
+
+
+def sample_labeling_sets(
+    spark: SparkSession,
+    scored: DataFrame,
+    components: DataFrame,
+    threshold: float,
+    config: SamplingConfig,
+) -> DataFrame:
+    """(labeling_set_id, _gl_id) for the chosen records."""
+    anchors = _ranked_anchors(scored, threshold, config)
+    anchor_frame = spark.createDataFrame([(a,) for a in anchors], "anchor long")
+    edges = scored.select(F.col("id_l").alias("anchor"), F.col("id_r").alias("other"), "match_score").unionByName(
+        scored.select(F.col("id_r").alias("anchor"), F.col("id_l").alias("other"), "match_score")
+    )
+    rows = (
+        edges.join(F.broadcast(anchor_frame), "anchor")
+        .withColumn(
+            "rank",
+            F.row_number().over(_neighbour_window()),
+        )
+        .where(F.col("rank") <= MAX_ROWS_PER_SET)
+        .collect()
+    )
+    neighbours: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for row in sorted(rows, key=lambda r: (r.anchor, r.rank)):
+        neighbours[row.anchor].append((row.other, row.match_score))
+    involved = set(anchors) | {other for pairs in neighbours.values() for other, _ in pairs}
+    component_rows = components.join(
+        F.broadcast(spark.createDataFrame([(i,) for i in involved], "id long")), "id"
+    ).collect()
+    component_of = {row.id: row.component for row in component_rows}
+    sets = pack_labeling_sets(anchors, neighbours, component_of, config)
+    schema = StructType([StructField("labeling_set_id", StringType()), StructField("_gl_id", LongType())])
+    return spark.createDataFrame(
+        [(f"set-{n:03d}", record) for n, members in enumerate(sets, start=1) for record in members], schema
+    )
+
+
+def _neighbour_window():  # noqa: ANN202 - pyspark WindowSpec
+    from pyspark.sql.window import Window
+
+    return Window.partitionBy("anchor").orderBy(F.desc("match_score"), "other")

@@ -1,0 +1,441 @@
+"""The ML-transform service: AWS Glue's operations over the registry, the ledger and a launcher.
+
+Each public method takes the request dict of its operation (as boto3 sends it) and returns the
+response dict (as boto3 returns it, timestamps as aware datetimes). Requests are validated
+against botocore's model first; a failure raises a GlueError and changes nothing. No Spark
+work happens here: a Start records the run and hands it to the launcher.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from glue_labeling.catalog import LocalCatalog
+from glue_labeling.contract import (
+    EntityNotFoundException,
+    GlueError,
+    InternalServiceException,
+    InvalidInputException,
+    validate_request,
+)
+from glue_labeling.contract.errors import AlreadyExistsException, UnknownOperationException
+from glue_labeling.ledger import (
+    ACTIVE_STATUSES,
+    FAILED,
+    STARTING,
+    STOPPED,
+    STOPPING,
+    TIMEOUT,
+    TaskRunLedger,
+    utc_now,
+)
+from glue_labeling.launcher import Launcher, launcher_for
+from glue_labeling.registry import TransformRegistry
+from glue_labeling.settings import Settings, load_settings
+
+LABELING_SET_GENERATION = "LABELING_SET_GENERATION"
+LABELING_JOB = "labeling_set_generation.py"
+DEFAULT_TIMEOUT_MINUTES = 2880
+DEFAULT_MAX_RESULTS = 100
+# A STARTING run with no launcher handle yet is mid-launch, not lost, for this long.
+LAUNCH_GRACE = dt.timedelta(seconds=60)
+
+# S3 bucket naming rules (3-63 chars, lower case letters, digits, dots, hyphens; starts and ends
+# with a letter or digit; not an IP address).
+_BUCKET = re.compile(r"^(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+OUTPUT_SCHEMES = ("s3://", "s3a://", "file://")
+
+
+def validate_output_uri(member: str, uri: str) -> None:
+    """s3:// and s3a:// URIs with a valid bucket; file:// is the documented local extension."""
+    if not uri.startswith(OUTPUT_SCHEMES):
+        raise InvalidInputException(f"{member}: must be an s3:// (or s3a://, file://) URI, got '{uri}'")
+    if uri.startswith("file://"):
+        if not uri[len("file://") :].startswith("/"):
+            raise InvalidInputException(f"{member}: a file:// URI must hold an absolute path")
+        return
+    bucket = uri.split("://", 1)[1].split("/", 1)[0]
+    if not _BUCKET.match(bucket) or ".." in bucket:
+        raise InvalidInputException(f"{member}: '{bucket}' is not a valid S3 bucket name")
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + hashlib.sha1(uuid.uuid4().bytes).hexdigest()
+
+
+def _encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_token(token: str | None) -> int:
+    if token is None:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise InvalidInputException("NextToken: not a token this service issued") from None
+    if not isinstance(offset, int) or offset < 0:
+        raise InvalidInputException("NextToken: not a token this service issued")
+    return offset
+
+
+def _page(items: list[Any], request: dict[str, Any]) -> tuple[list[Any], str | None]:
+    offset = _decode_token(request.get("NextToken"))
+    size = request.get("MaxResults", DEFAULT_MAX_RESULTS)
+    page = items[offset : offset + size]
+    more = offset + size < len(items)
+    return page, (_encode_token(offset + size) if more else None)
+
+
+def _as_datetime(value: Any) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+
+
+class GlueLabelingService:
+    def __init__(self, settings: Settings | None = None, launcher: Launcher | None = None) -> None:
+        self.settings = settings or load_settings()
+        self.ledger = TaskRunLedger(self.settings)
+        self.registry = TransformRegistry(self.settings)
+        self.catalog = LocalCatalog(self.settings)
+        self.launcher = launcher or launcher_for(self.settings)
+
+    # -- dispatch -----------------------------------------------------------------------------
+
+    def operations(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        return {
+            "CreateMLTransform": self.create_ml_transform,
+            "GetMLTransform": self.get_ml_transform,
+            "GetMLTransforms": self.get_ml_transforms,
+            "ListMLTransforms": self.list_ml_transforms,
+            "UpdateMLTransform": self.update_ml_transform,
+            "DeleteMLTransform": self.delete_ml_transform,
+            "StartMLLabelingSetGenerationTaskRun": self.start_ml_labeling_set_generation_task_run,
+            "GetMLTaskRun": self.get_ml_task_run,
+            "GetMLTaskRuns": self.get_ml_task_runs,
+            "CancelMLTaskRun": self.cancel_ml_task_run,
+        }
+
+    def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Run one operation; anything that is not a GlueError becomes InternalServiceException."""
+        handler = self.operations().get(operation)
+        if handler is None:
+            raise UnknownOperationException(f"Unknown operation {operation}")
+        try:
+            return handler(request)
+        except GlueError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the API's contract for the unexpected
+            raise InternalServiceException(f"{type(error).__name__}: {error}") from error
+
+    # -- transforms ---------------------------------------------------------------------------
+
+    def _transform(self, transform_id: str) -> dict[str, Any]:
+        transform = self.registry.get(transform_id)
+        if transform is None:
+            raise EntityNotFoundException(f"Transform {transform_id} not found")
+        return transform
+
+    def _check_capacity(self, request: dict[str, Any]) -> None:
+        has_workers = "WorkerType" in request or "NumberOfWorkers" in request
+        if "MaxCapacity" in request and has_workers:
+            raise InvalidInputException("MaxCapacity: cannot be set together with WorkerType/NumberOfWorkers")
+        if has_workers and not ("WorkerType" in request and "NumberOfWorkers" in request):
+            raise InvalidInputException("WorkerType and NumberOfWorkers must be set together")
+        if "MaxCapacity" in request and not 2 <= request["MaxCapacity"] <= 100:
+            raise InvalidInputException("MaxCapacity: must be from 2 to 100 DPUs")
+        if request.get("NumberOfWorkers", 1) < 1:
+            raise InvalidInputException("NumberOfWorkers: must be at least 1")
+        if request.get("MaxRetries", 0) < 0:
+            raise InvalidInputException("MaxRetries: must not be negative")
+
+    def _input_schema(self, tables: list[dict[str, str]]) -> list[dict[str, str]]:
+        """The schema of the input table(s): one table deduplicates, two are linked."""
+        if not 1 <= len(tables) <= 2:
+            raise InvalidInputException("InputRecordTables: give one table (dedup) or two (linkage)")
+        schemas = []
+        for table in tables:
+            entry = self.catalog.lookup(table["DatabaseName"], table["TableName"])
+            if entry is None:
+                raise InvalidInputException(
+                    f"InputRecordTables: table {table['DatabaseName']}.{table['TableName']} is not in the "
+                    "catalog (register it with `glue-labeling register-table`)"
+                )
+            schemas.append(entry["table_schema"])
+        if len(schemas) == 2 and [c["Name"].lower() for c in schemas[0]] != [c["Name"].lower() for c in schemas[1]]:
+            raise InvalidInputException("InputRecordTables: the two tables must have the same columns")
+        if len(schemas[0]) > 100:
+            raise InvalidInputException("InputRecordTables: at most 100 columns are supported")
+        return schemas[0]
+
+    def _check_parameters(self, parameters: dict[str, Any], schema: list[dict[str, str]]) -> None:
+        if parameters["TransformType"] != "FIND_MATCHES":
+            raise InvalidInputException("Parameters.TransformType: only FIND_MATCHES is supported")
+        find_matches = parameters.get("FindMatchesParameters")
+        if not find_matches or not find_matches.get("PrimaryKeyColumnName"):
+            raise InvalidInputException(
+                "Parameters.FindMatchesParameters.PrimaryKeyColumnName: member is required"
+            )
+        key = find_matches["PrimaryKeyColumnName"]
+        if key.lower() not in {column["Name"].lower() for column in schema}:
+            raise InvalidInputException(
+                f"Parameters.FindMatchesParameters.PrimaryKeyColumnName: column '{key}' is not in the "
+                "input table"
+            )
+
+    def create_ml_transform(self, request: dict[str, Any]) -> dict[str, Any]:
+        request = validate_request("CreateMLTransform", request)
+        self._check_capacity(request)
+        schema = self._input_schema(request["InputRecordTables"])
+        self._check_parameters(request["Parameters"], schema)
+        now = utc_now().isoformat()
+        transform = {
+            "TransformId": _new_id("tfm-"),
+            "Name": request["Name"],
+            "Description": request.get("Description", ""),
+            "Status": "NOT_READY",
+            "CreatedOn": now,
+            "LastModifiedOn": now,
+            "InputRecordTables": request["InputRecordTables"],
+            "Parameters": request["Parameters"],
+            "EvaluationMetrics": {"TransformType": "FIND_MATCHES"},
+            "LabelCount": 0,
+            "Schema": schema,
+            "Role": request["Role"],
+            "GlueVersion": request.get("GlueVersion", "0.9"),
+            "Timeout": request.get("Timeout", DEFAULT_TIMEOUT_MINUTES),
+            "MaxRetries": request.get("MaxRetries", 0),
+        }
+        for member in ("MaxCapacity", "WorkerType", "NumberOfWorkers", "TransformEncryption", "Tags"):
+            if member in request:
+                transform[member] = request[member]
+        if "MaxCapacity" not in request and "WorkerType" not in request:
+            transform["MaxCapacity"] = 10.0
+        with self.registry.exclusive():
+            if self.registry.by_name(request["Name"]) is not None:
+                raise AlreadyExistsException(f"Transform with name {request['Name']} already exists")
+            self.registry.put(transform)
+        return {"TransformId": transform["TransformId"]}
+
+    def _transform_view(self, transform: dict[str, Any]) -> dict[str, Any]:
+        view = {k: v for k, v in transform.items() if k != "Tags"}
+        for member in ("CreatedOn", "LastModifiedOn"):
+            view[member] = _as_datetime(view[member])
+        return view
+
+    def get_ml_transform(self, request: dict[str, Any]) -> dict[str, Any]:
+        request = validate_request("GetMLTransform", request)
+        return self._transform_view(self._transform(request["TransformId"]))
+
+    def _filtered_transforms(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        transforms = [self._transform_view(t) for t in self.registry.all()]
+        criteria = request.get("Filter", {})
+        checks: list[Callable[[dict[str, Any]], bool]] = []
+        if "Name" in criteria:
+            checks.append(lambda t: t["Name"] == criteria["Name"])
+        if "TransformType" in criteria:
+            checks.append(lambda t: t["Parameters"]["TransformType"] == criteria["TransformType"])
+        if "Status" in criteria:
+            checks.append(lambda t: t["Status"] == criteria["Status"])
+        if "GlueVersion" in criteria:
+            checks.append(lambda t: t["GlueVersion"] == criteria["GlueVersion"])
+        for member, field, before in (
+            ("CreatedBefore", "CreatedOn", True),
+            ("CreatedAfter", "CreatedOn", False),
+            ("LastModifiedBefore", "LastModifiedOn", True),
+            ("LastModifiedAfter", "LastModifiedOn", False),
+        ):
+            if member in criteria:
+                bound = criteria[member]
+                checks.append(lambda t, f=field, b=bound, lt=before: t[f] < b if lt else t[f] > b)
+        if "Schema" in criteria:
+            wanted = {(c["Name"], c["DataType"]) for c in criteria["Schema"]}
+            checks.append(lambda t: wanted <= {(c["Name"], c["DataType"]) for c in t["Schema"]})
+        if "Tags" in request:
+            stored = {t["TransformId"]: t.get("Tags", {}) for t in self.registry.all()}
+            checks.append(lambda t: request["Tags"].items() <= stored[t["TransformId"]].items())
+        selected = [t for t in transforms if all(check(t) for check in checks)]
+        sort = request.get("Sort", {"Column": "CREATED", "SortDirection": "ASCENDING"})
+        key = {
+            "NAME": lambda t: t["Name"],
+            "TRANSFORM_TYPE": lambda t: t["Parameters"]["TransformType"],
+            "STATUS": lambda t: t["Status"],
+            "CREATED": lambda t: t["CreatedOn"],
+            "LAST_MODIFIED": lambda t: t["LastModifiedOn"],
+        }[sort["Column"]]
+        return sorted(selected, key=lambda t: (key(t), t["TransformId"]), reverse=sort["SortDirection"] == "DESCENDING")
+
+    def get_ml_transforms(self, request: dict[str, Any]) -> dict[str, Any]:
+        request = validate_request("GetMLTransforms", request)
+        page, token = _page(self._filtered_transforms(request), request)
+        return {"Transforms": page, **({"NextToken": token} if token else {})}
+
+    def list_ml_transforms(self, request: dict[str, Any]) -> dict[str, Any]:
+        request = validate_request("ListMLTransforms", request)
+        page, token = _page(self._filtered_transforms(request), request)
+        return {"TransformIds": [t["TransformId"] for t in page], **({"NextToken": token} if token else {})}
+
+    def update_ml_transform(self, request: dict[str, Any]) -> dict[str, Any]:
+        request = validate_request("UpdateMLTransform", request)
+        with self.registry.exclusive():
+            transform = self._transform(request["TransformId"])
+            merged = {**transform, **{k: v for k, v in request.items() if k != "TransformId"}}
+            capacity = {k: merged[k] for k in ("MaxCapacity", "WorkerType", "NumberOfWorkers") if k in merged}
+            if "MaxCapacity" in request:
+                capacity = {"MaxCapacity": request["MaxCapacity"]}
+            elif "WorkerType" in request or "NumberOfWorkers" in request:
+                capacity.pop("MaxCapacity", None)
+            self._check_capacity({**capacity, "MaxRetries": merged["MaxRetries"]})
+            if "Parameters" in request:
+                self._check_parameters(request["Parameters"], transform["Schema"])
+            if "Name" in request and request["Name"] != transform["Name"] and self.registry.by_name(request["Name"]):
+                raise AlreadyExistsException(f"Transform with name {request['Name']} already exists")
+            for member in ("MaxCapacity", "WorkerType", "NumberOfWorkers"):
+                merged.pop(member, None)
+            merged.update(capacity, LastModifiedOn=utc_now().isoformat())
+            self.registry.put(merged)
+        return {"TransformId": request["TransformId"]}
+
+    def delete_ml_transform(self, request: dict[str, Any]) -> dict[str, Any]:
+        request = validate_request("DeleteMLTransform", request)
+        with self.registry.exclusive():
+            self._transform(request["TransformId"])
+            self.registry.delete(request["TransformId"])
+        return {"TransformId": request["TransformId"]}
+
+    # -- task runs ----------------------------------------------------------------------------
+
+    def start_ml_labeling_set_generation_task_run(self, request: dict[str, Any]) -> dict[str, Any]:
+        request = validate_request("StartMLLabelingSetGenerationTaskRun", request)
+        validate_output_uri("OutputS3Path", request["OutputS3Path"])
+        transform = self._transform(request["TransformId"])
+        self.reconcile(request["TransformId"])
+        task_run_id = _new_id("tsk-")
+        now = utc_now()
+        log_path = str(self.settings.logs_dir / f"{task_run_id}.log")
+        self.ledger.admit(
+            {
+                "task_run_id": task_run_id,
+                "transform_id": request["TransformId"],
+                "task_type": LABELING_SET_GENERATION,
+                "status": STARTING,
+                "output_s3_path": request["OutputS3Path"],
+                "log_group_name": log_path,
+                "started_on": now,
+                "last_modified_on": now,
+                "timeout_minutes": transform.get("Timeout", DEFAULT_TIMEOUT_MINUTES),
+                "launcher": self.launcher.name,
+            },
+            self.settings.max_concurrent_runs_per_transform,
+        )
+        try:
+            handle = self.launcher.start(
+                task_run_id, LABELING_JOB, {"task-run-id": task_run_id, "transform-id": request["TransformId"]}
+            )
+        except Exception as error:  # noqa: BLE001 - recorded in the ledger, the run is FAILED
+            self.ledger.transition(task_run_id, FAILED, error_string=f"launch failed: {error}")
+        else:
+            self.ledger.record(task_run_id, launcher_handle=handle)
+        return {"TaskRunId": task_run_id}
+
+    def _run(self, transform_id: str, task_run_id: str) -> dict[str, Any]:
+        run = self.ledger.get(task_run_id)
+        if run is None or run["transform_id"] != transform_id:
+            raise EntityNotFoundException(f"Task run {task_run_id} of transform {transform_id} not found")
+        return run
+
+    def _run_view(self, run: dict[str, Any]) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "TransformId": run["transform_id"],
+            "TaskRunId": run["task_run_id"],
+            "Status": run["status"],
+            "LogGroupName": run["log_group_name"],
+            "Properties": {
+                "TaskType": run["task_type"],
+                "LabelingSetGenerationTaskRunProperties": {"OutputS3Path": run["output_s3_path"]},
+            },
+            "StartedOn": run["started_on"],
+            "LastModifiedOn": run["last_modified_on"],
+            "ExecutionTime": int(((run["completed_on"] or utc_now()) - run["started_on"]).total_seconds()),
+        }
+        if run["error_string"]:
+            view["ErrorString"] = run["error_string"]
+        if run["completed_on"]:
+            view["CompletedOn"] = run["completed_on"]
+        return view
+
+    def get_ml_task_run(self, request: dict[str, Any]) -> dict[str, Any]:
+        request = validate_request("GetMLTaskRun", request)
+        self._transform(request["TransformId"])
+        self.reconcile(request["TransformId"])
+        return self._run_view(self._run(request["TransformId"], request["TaskRunId"]))
+
+    def get_ml_task_runs(self, request: dict[str, Any]) -> dict[str, Any]:
+        request = validate_request("GetMLTaskRuns", request)
+        self._transform(request["TransformId"])
+        self.reconcile(request["TransformId"])
+        runs = self.ledger.runs_of(request["TransformId"])
+        criteria = request.get("Filter", {})
+        if "TaskRunType" in criteria:
+            runs = [r for r in runs if r["task_type"] == criteria["TaskRunType"]]
+        if "Status" in criteria:
+            runs = [r for r in runs if r["status"] == criteria["Status"]]
+        if "StartedBefore" in criteria:
+            runs = [r for r in runs if r["started_on"] < criteria["StartedBefore"]]
+        if "StartedAfter" in criteria:
+            runs = [r for r in runs if r["started_on"] > criteria["StartedAfter"]]
+        sort = request.get("Sort", {"Column": "STARTED", "SortDirection": "DESCENDING"})
+        key = {"TASK_RUN_TYPE": "task_type", "STATUS": "status", "STARTED": "started_on"}[sort["Column"]]
+        runs.sort(key=lambda r: (r[key], r["task_run_id"]), reverse=sort["SortDirection"] == "DESCENDING")
+        page, token = _page(runs, request)
+        return {"TaskRuns": [self._run_view(r) for r in page], **({"NextToken": token} if token else {})}
+
+    def cancel_ml_task_run(self, request: dict[str, Any]) -> dict[str, Any]:
+        request = validate_request("CancelMLTaskRun", request)
+        self._transform(request["TransformId"])
+        run = self._run(request["TransformId"], request["TaskRunId"])
+        if run["status"] in ACTIVE_STATUSES and run["status"] != STOPPING:
+            self.ledger.transition(run["task_run_id"], STOPPING)
+            if run["launcher_handle"]:
+                self.launcher.stop(run["launcher_handle"])
+        self.reconcile(request["TransformId"])
+        run = self._run(request["TransformId"], request["TaskRunId"])
+        return {"TransformId": run["transform_id"], "TaskRunId": run["task_run_id"], "Status": run["status"]}
+
+    # -- the sweeper --------------------------------------------------------------------------
+
+    def reconcile(self, transform_id: str) -> None:
+        """Settle active runs whose truth changed behind the ledger's back: a dead process
+        (FAILED, or STOPPED if a stop was asked for), a run past its Timeout (TIMEOUT)."""
+        now = utc_now()
+        for run in self.ledger.runs_of(transform_id):
+            if run["status"] not in ACTIVE_STATUSES:
+                continue
+            handle = run["launcher_handle"]
+            if not handle:
+                if now - run["started_on"] > LAUNCH_GRACE:
+                    self.ledger.transition(run["task_run_id"], FAILED, error_string="the job was never launched")
+                continue
+            alive = self.launcher.is_alive(handle)
+            if run["status"] != STOPPING and now - run["started_on"] > dt.timedelta(minutes=run["timeout_minutes"]):
+                self.launcher.stop(handle, force=True)
+                self.ledger.transition(
+                    run["task_run_id"],
+                    TIMEOUT,
+                    error_string=f"the run exceeded the transform's Timeout of {run['timeout_minutes']} minutes",
+                )
+            elif alive is False and run["status"] == STOPPING:
+                self.ledger.transition(run["task_run_id"], STOPPED)
+            elif alive is False:
+                self.ledger.transition(
+                    run["task_run_id"],
+                    FAILED,
+                    error_string=f"the job process ended without reporting a final status; see {run['log_group_name']}",
+                )

@@ -1,0 +1,97 @@
+"""Settings: embedded defaults, overlaid by conf/glue-labeling.toml, overlaid by environment.
+
+One place decides every knob. Precedence, lowest first:
+  1. the defaults of `Settings` below (they make a fresh clone work with no configuration);
+  2. the TOML file named by GLUE_LABELING_CONF, else `conf/glue-labeling.toml` in the project;
+  3. environment variables GLUE_LABELING_<FIELD> (upper case), e.g. GLUE_LABELING_STATE_DIR.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "GLUE_LABELING_"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    # Where the local ledger, registry, catalog, warehouse and run logs live.
+    state_dir: str = str(PROJECT_ROOT / ".glue-labeling")
+    # Delta tables of the control plane; empty means "<state_dir>/<name>". May be s3a:// URIs.
+    ledger_uri: str = ""
+    registry_uri: str = ""
+    catalog_uri: str = ""
+    # AWS's default quota of concurrent ML task runs per transform.
+    max_concurrent_runs_per_transform: int = 3
+    # Seconds to wait for the ledger/registry lock before OperationTimeoutException.
+    operation_timeout_seconds: float = 20.0
+    # Spark, for local runs. On EMR/Glue the cluster's session is taken untouched.
+    spark_master: str = "local[2]"
+    spark_shuffle_partitions: int = 8
+    spark_driver_memory: str = "4g"
+    jars_dir: str = str(PROJECT_ROOT / ".cache" / "jars")
+    # S3-compatible endpoint (the local server); empty means real AWS S3 with default credentials.
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
+    # Which launcher runs the Spark job of a task run.
+    launcher: str = "local"
+
+    def to_environment(self) -> dict[str, str]:
+        """These settings as GLUE_LABELING_* variables, for a child process to load unchanged."""
+        return {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @property
+    def ledger_location(self) -> str:
+        return self.ledger_uri or str(Path(self.state_dir) / "ledger" / "task_runs")
+
+    @property
+    def registry_location(self) -> str:
+        return self.registry_uri or str(Path(self.state_dir) / "registry" / "transforms")
+
+    @property
+    def catalog_location(self) -> str:
+        return self.catalog_uri or str(Path(self.state_dir) / "catalog" / "tables")
+
+    @property
+    def logs_dir(self) -> Path:
+        return Path(self.state_dir) / "logs"
+
+    @property
+    def locks_dir(self) -> Path:
+        return Path(self.state_dir) / "locks"
+
+
+def _coerce(field: dataclasses.Field[Any], raw: Any) -> Any:
+    kind = field.type if isinstance(field.type, type) else {"int": int, "float": float}.get(str(field.type), str)
+    try:
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"setting {field.name}: cannot read {raw!r} as {kind.__name__}") from None
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    conf_file = Path(environ.get(ENV_PREFIX + "CONF", PROJECT_ROOT / "conf" / "glue-labeling.toml"))
+    values: dict[str, Any] = {}
+    if conf_file.is_file():
+        values.update(tomllib.loads(conf_file.read_text()))
+    fields = {field.name: field for field in dataclasses.fields(Settings)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(f"{conf_file}: unknown setting(s) {', '.join(unknown)}")
+    for name in fields:
+        if ENV_PREFIX + name.upper() in environ:
+            values[name] = environ[ENV_PREFIX + name.upper()]
+    return Settings(**{name: _coerce(fields[name], value) for name, value in values.items()})

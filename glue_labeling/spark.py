@@ -1,0 +1,83 @@
+"""The SparkSession factory.
+
+Locally: a local-mode session with Delta's SQL extension and catalog, the jars that
+scripts/setup.sh cached (never fetched at run time), S3A pointed at the configured endpoint,
+the UI off and few shuffle partitions. On EMR or Glue (a session already exists, or
+spark-submit was given a cluster master) the cluster's session and configuration are used
+untouched: those platforms configure Delta and S3 themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from glue_labeling.settings import Settings, load_settings
+
+
+def cached_jars(settings: Settings) -> list[str]:
+    jars_dir = Path(settings.jars_dir)
+    jars = sorted(str(jar) for jar in jars_dir.glob("*.jar"))
+    if not any("delta-spark" in Path(jar).name for jar in jars):
+        raise RuntimeError(
+            f"No Delta jars in {jars_dir}: run scripts/setup.sh once (it fetches them from Maven Central)"
+        )
+    return jars
+
+
+def local_spark_conf(settings: Settings) -> dict[str, str]:
+    conf = {
+        "spark.master": settings.spark_master,
+        "spark.jars": ",".join(cached_jars(settings)),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        "spark.default.parallelism": str(settings.spark_shuffle_partitions),
+        "spark.driver.memory": settings.spark_driver_memory,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.warehouse.dir": str(Path(settings.state_dir) / "warehouse"),
+        # Delta's default LogStore is only safe for one writer per table on S3; the labeling
+        # output is written once per task run, so that holds. The ledger is written by the
+        # control plane (deltalake), not by Spark.
+        "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+    }
+    if settings.s3_endpoint:
+        conf.update(
+            {
+                "spark.hadoop.fs.s3a.endpoint": settings.s3_endpoint,
+                "spark.hadoop.fs.s3a.endpoint.region": settings.s3_region,
+                "spark.hadoop.fs.s3a.path.style.access": "true",
+                "spark.hadoop.fs.s3a.connection.ssl.enabled": str(settings.s3_endpoint.startswith("https")).lower(),
+                "spark.hadoop.fs.s3a.access.key": settings.s3_access_key,
+                "spark.hadoop.fs.s3a.secret.key": settings.s3_secret_key,
+                "spark.hadoop.fs.s3a.aws.credentials.provider": (
+                    "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+                ),
+                # A local server has no ETag/version semantics to police.
+                "spark.hadoop.fs.s3a.change.detection.mode": "none",
+            }
+        )
+    return conf
+
+
+def configured_by_launcher() -> bool:
+    """True when spark-submit, EMR or Glue started this Python process (they hand it a JVM
+    gateway whose configuration is final) or a session already exists."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ or SparkSession.getActiveSession() is not None
+
+
+def get_or_create_session(settings: Settings | None = None, app_name: str = "glue-labeling") -> SparkSession:
+    if configured_by_launcher():
+        return SparkSession.builder.getOrCreate()
+    settings = settings or load_settings()
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in local_spark_conf(settings).items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    return session

@@ -1,0 +1,71 @@
+"""The real stack: Spark local mode with Delta, and the S3 protocol through moto's server,
+reached by both boto3 and Spark's S3A."""
+
+from __future__ import annotations
+
+import uuid
+
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from glue_labeling.ledger import TaskRunLedger, utc_now
+
+
+def _bucket(s3) -> str:  # noqa: ANN001 - boto3 client
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def test_boto3_and_s3a_see_the_same_objects(spark, s3) -> None:  # noqa: ANN001
+    bucket = _bucket(s3)
+    s3.put_object(Bucket=bucket, Key="in/people.csv", Body=b"id,name\n1,Ann\n2,Bo\n")
+    read = spark.read.option("header", "true").csv(f"s3a://{bucket}/in/")
+    assert sorted(r.name for r in read.collect()) == ["Ann", "Bo"]
+
+    read.withColumn("upper", F.upper("name")).write.mode("overwrite").parquet(f"s3a://{bucket}/out/")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="out/")["Contents"]]
+    assert any(key.endswith(".parquet") for key in keys)
+    assert "out/_SUCCESS" in keys
+
+
+def test_s3a_delete_and_rename_reach_the_server(spark, s3) -> None:  # noqa: ANN001
+    bucket = _bucket(s3)
+    spark.range(10).write.csv(f"s3a://{bucket}/a/")
+    jvm_path = spark._jvm.org.apache.hadoop.fs.Path  # noqa: SLF001
+    fs = jvm_path(f"s3a://{bucket}/").getFileSystem(spark._jsc.hadoopConfiguration())  # noqa: SLF001
+    assert fs.rename(jvm_path(f"s3a://{bucket}/a"), jvm_path(f"s3a://{bucket}/b"))
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="a/")["KeyCount"] == 0
+    assert fs.delete(jvm_path(f"s3a://{bucket}/b"), True)
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+def test_delta_table_round_trip_local_and_s3(spark, s3, tmp_path) -> None:  # noqa: ANN001
+    frame = spark.createDataFrame([(1, "a"), (2, "b")], "id long, value string")
+    for location in (str(tmp_path / "delta"), f"s3a://{_bucket(s3)}/delta/t"):
+        frame.write.format("delta").save(location)
+        frame.where("id = 2").write.format("delta").mode("append").save(location)
+        read = spark.read.format("delta").load(location).orderBy("id")
+        expected = spark.createDataFrame([(1, "a"), (2, "b"), (2, "b")], "id long, value string")
+        assert_df_equality(read, expected)
+        assert spark.sql(f"DESCRIBE HISTORY delta.`{location}`").count() == 2
+
+
+def test_spark_sql_reads_the_ledger_written_without_a_jvm(spark, settings) -> None:  # noqa: ANN001
+    ledger = TaskRunLedger(settings)
+    now = utc_now()
+    ledger.admit(
+        {
+            "task_run_id": "tsk-1",
+            "transform_id": "tfm-1",
+            "task_type": "LABELING_SET_GENERATION",
+            "status": "STARTING",
+            "started_on": now,
+            "last_modified_on": now,
+            "timeout_minutes": 5,
+        },
+        limit=3,
+    )
+    assert ledger.transition("tsk-1", "RUNNING")
+    rows = spark.read.format("delta").load(ledger.uri).select("task_run_id", "status").collect()
+    assert [(r.task_run_id, r.status) for r in rows] == [("tsk-1", "RUNNING")]
