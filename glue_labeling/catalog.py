@@ -44,9 +44,7 @@ def qualified_name(database_name: str, table_name: str) -> str:
 
 class LocalCatalog:
     def __init__(self, settings: Settings) -> None:
-        self._store = DeltaRowStore(
-            settings.catalog_location, CATALOG_SCHEMA, "qualified_name", settings, "catalog"
-        )
+        self._store = DeltaRowStore(settings.catalog_location, CATALOG_SCHEMA, "qualified_name", settings, "catalog")
 
     def lookup(self, database_name: str, table_name: str) -> dict[str, Any] | None:
         row = self._store.get(qualified_name(database_name, table_name))
@@ -89,7 +87,7 @@ class LocalCatalog:
         return True
 
 
-def read_dataset(spark: SparkSession, location: str, fmt: str):  # noqa: ANN201 - DataFrame
+def read_dataset(spark: SparkSession, location: str, fmt: str):
     reader = spark.read.format(fmt)
     if fmt == "csv":
         reader = reader.option("header", "true").option("inferSchema", "true")

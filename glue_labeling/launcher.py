@@ -7,6 +7,7 @@ start time from /proc guards against a recycled pid being mistaken for the run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -39,10 +40,8 @@ def _process_start_ticks(pid: int) -> str | None:
         return None
     fields = stat.rsplit(")", 1)[1].split()
     if fields[0] == "Z":
-        try:
+        with contextlib.suppress(ChildProcessError):  # not our child: init reaps it
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         return None
     return fields[19]
 
@@ -78,7 +77,7 @@ class LocalLauncher:
             "PYSPARK_DRIVER_PYTHON": sys.executable,
         }
         with open(log_path, "ab") as log:
-            process = subprocess.Popen(  # noqa: S603 - arguments are ours, not a shell string
+            process = subprocess.Popen(
                 self.spark_submit_command(job, arguments),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -101,10 +100,8 @@ class LocalLauncher:
         if not self.is_alive(handle):
             return
         pid = int(handle.rsplit(":", 2)[1])
-        try:
+        with contextlib.suppress(ProcessLookupError):  # it ended since the check
             os.killpg(pid, signal.SIGKILL if force else signal.SIGTERM)
-        except ProcessLookupError:
-            pass
 
 
 def launcher_for(settings: Settings) -> Launcher:

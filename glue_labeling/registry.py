@@ -25,11 +25,9 @@ REGISTRY_SCHEMA = pa.schema(
 
 class TransformRegistry:
     def __init__(self, settings: Settings) -> None:
-        self._store = DeltaRowStore(
-            settings.registry_location, REGISTRY_SCHEMA, "transform_id", settings, "registry"
-        )
+        self._store = DeltaRowStore(settings.registry_location, REGISTRY_SCHEMA, "transform_id", settings, "registry")
 
-    def exclusive(self):  # noqa: ANN201 - a context manager from the store
+    def exclusive(self):
         return self._store.exclusive()
 
     def get(self, transform_id: str) -> dict[str, Any] | None:

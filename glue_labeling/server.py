@@ -60,7 +60,7 @@ class GlueJsonApp:
             return _json_response(self.service.call(target[len(TARGET_PREFIX) :], body))
         except GlueError as error:
             return _json_response(error.to_wire(), error.http_status)
-        except Exception as error:  # noqa: BLE001 - never leak a stack trace as HTML
+        except Exception as error:
             log.exception("unexpected error")
             fault = InternalServiceException(f"{type(error).__name__}: {error}")
             return _json_response(fault.to_wire(), fault.http_status)

@@ -27,6 +27,7 @@ from glue_labeling.contract import (
     validate_request,
 )
 from glue_labeling.contract.errors import AlreadyExistsException, UnknownOperationException
+from glue_labeling.launcher import Launcher, launcher_for
 from glue_labeling.ledger import (
     ACTIVE_STATUSES,
     FAILED,
@@ -37,7 +38,6 @@ from glue_labeling.ledger import (
     TaskRunLedger,
     utc_now,
 )
-from glue_labeling.launcher import Launcher, launcher_for
 from glue_labeling.registry import TransformRegistry
 from glue_labeling.settings import Settings, load_settings
 
@@ -132,7 +132,7 @@ class GlueLabelingService:
             return handler(request)
         except GlueError:
             raise
-        except Exception as error:  # noqa: BLE001 - the API's contract for the unexpected
+        except Exception as error:
             raise InternalServiceException(f"{type(error).__name__}: {error}") from error
 
     # -- transforms ---------------------------------------------------------------------------
@@ -180,14 +180,11 @@ class GlueLabelingService:
             raise InvalidInputException("Parameters.TransformType: only FIND_MATCHES is supported")
         find_matches = parameters.get("FindMatchesParameters")
         if not find_matches or not find_matches.get("PrimaryKeyColumnName"):
-            raise InvalidInputException(
-                "Parameters.FindMatchesParameters.PrimaryKeyColumnName: member is required"
-            )
+            raise InvalidInputException("Parameters.FindMatchesParameters.PrimaryKeyColumnName: member is required")
         key = find_matches["PrimaryKeyColumnName"]
         if key.lower() not in {column["Name"].lower() for column in schema}:
             raise InvalidInputException(
-                f"Parameters.FindMatchesParameters.PrimaryKeyColumnName: column '{key}' is not in the "
-                "input table"
+                f"Parameters.FindMatchesParameters.PrimaryKeyColumnName: column '{key}' is not in the input table"
             )
 
     def create_ml_transform(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -339,7 +336,7 @@ class GlueLabelingService:
             handle = self.launcher.start(
                 task_run_id, LABELING_JOB, {"task-run-id": task_run_id, "transform-id": request["TransformId"]}
             )
-        except Exception as error:  # noqa: BLE001 - recorded in the ledger, the run is FAILED
+        except Exception as error:
             self.ledger.transition(task_run_id, FAILED, error_string=f"launch failed: {error}")
         else:
             self.ledger.record(task_run_id, launcher_handle=handle)

@@ -42,28 +42,52 @@ def main(argv: list[str]) -> int:
     print(json.dumps({"InputTable": "demo.people", "Rows": args.rows, "Location": str(data_dir / "records")}))
 
     existing = client.list_ml_transforms(Filter={"Name": TRANSFORM_NAME})["TransformIds"]
-    transform_id = existing[0] if existing else client.create_ml_transform(
-        Name=TRANSFORM_NAME,
-        InputRecordTables=[{"DatabaseName": "demo", "TableName": "people"}],
-        Parameters={"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "record_id"}},
-        Role="local",
-    )["TransformId"]
+    transform_id = (
+        existing[0]
+        if existing
+        else client.create_ml_transform(
+            Name=TRANSFORM_NAME,
+            InputRecordTables=[{"DatabaseName": "demo", "TableName": "people"}],
+            Parameters={
+                "TransformType": "FIND_MATCHES",
+                "FindMatchesParameters": {"PrimaryKeyColumnName": "record_id"},
+            },
+            Role="local",
+        )["TransformId"]
+    )
     print(json.dumps({"TransformId": transform_id}))
 
     started = client.start_ml_labeling_set_generation_task_run(TransformId=transform_id, OutputS3Path=args.output)
     print(json.dumps(started), flush=True)
     run = wait_for_run(client, transform_id, started["TaskRunId"], poll_seconds=1.0)
     ledger_row = client.service.ledger.get(started["TaskRunId"])
-    print(json.dumps({"Status": run["Status"], "ExecutionTime": run["ExecutionTime"], "Log": run["LogGroupName"],
-                      **({"ErrorString": run["ErrorString"]} if "ErrorString" in run else {})}))
+    print(
+        json.dumps(
+            {
+                "Status": run["Status"],
+                "ExecutionTime": run["ExecutionTime"],
+                "Log": run["LogGroupName"],
+                **({"ErrorString": run["ErrorString"]} if "ErrorString" in run else {}),
+            }
+        )
+    )
     if run["Status"] != "SUCCEEDED":
         return 1
     report = json.loads(ledger_row["run_report"])
     location = report["output_location"]
     files = sorted(Path(location.removeprefix("file:")).glob("labeling_set=*/*.csv"))
-    print(json.dumps({"LabelingSet": location, "Files": len(files), "LabelingSets": report["labeling_sets"],
-                      "Rows": report["labeling_set_rows"], "CandidatePairs": ledger_row["candidate_pairs"],
-                      "StageSeconds": report["stage_seconds"]}))
+    print(
+        json.dumps(
+            {
+                "LabelingSet": location,
+                "Files": len(files),
+                "LabelingSets": report["labeling_sets"],
+                "Rows": report["labeling_set_rows"],
+                "CandidatePairs": ledger_row["candidate_pairs"],
+                "StageSeconds": report["stage_seconds"],
+            }
+        )
+    )
     print(f"\nFirst labeling set ({files[0]}):")
     print("".join(files[0].read_text().splitlines(keepends=True)[:6]))
     return 0

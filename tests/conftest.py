@@ -55,7 +55,7 @@ def settings(base_settings: Settings, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def spark(base_settings: Settings):  # noqa: ANN201 - SparkSession
+def spark(base_settings: Settings):
     from glue_labeling.spark import get_or_create_session
 
     session = get_or_create_session(base_settings, app_name="glue-labeling-tests")
@@ -64,7 +64,7 @@ def spark(base_settings: Settings):  # noqa: ANN201 - SparkSession
 
 
 @pytest.fixture
-def s3(s3_endpoint: str):  # noqa: ANN201 - boto3 S3 client
+def s3(s3_endpoint: str):
     return boto3.client(
         "s3",
         endpoint_url=s3_endpoint,

@@ -20,14 +20,14 @@ from glue_labeling.ledger import ACTIVE_STATUSES, FINAL_STATUSES
 from glue_labeling.settings import PROJECT_ROOT, Settings
 
 sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
-from generate_sample_data import generate  # noqa: E402
+from generate_sample_data import generate
 
 pytestmark = pytest.mark.slow
 CLI = str(Path(sys.executable).parent / "glue-labeling")
 
 
 @pytest.fixture
-def people_table(spark, settings: Settings, tmp_path: Path) -> str:  # noqa: ANN001
+def people_table(spark, settings: Settings, tmp_path: Path) -> str:
     records, _truth = generate(spark, 600, seed=7)
     location = str(tmp_path / "people")
     records.write.parquet(location)
@@ -42,7 +42,7 @@ def _cli(settings: Settings, *args: str) -> dict:
     return json.loads(completed.stdout)
 
 
-def _create_transform(client: GlueLabelingClient, settings: Settings, spark, location: str) -> str:  # noqa: ANN001
+def _create_transform(client: GlueLabelingClient, settings: Settings, spark, location: str) -> str:
     client.service.catalog.register(spark, "e2e", "people", location, "parquet")
     return client.create_ml_transform(
         Name="people",
@@ -62,21 +62,47 @@ def _wait(client: GlueLabelingClient, transform_id: str, run_id: str, until: set
     raise AssertionError(f"run {run_id} did not reach {until}; last: {run}")
 
 
-def test_cli_generates_a_labeling_set(spark, settings: Settings, people_table: str, tmp_path: Path) -> None:  # noqa: ANN001
-    registered = _cli(settings, "register-table", "--database-name", "e2e", "--table-name", "people",
-                      "--location", people_table, "--format", "parquet")
+def test_cli_generates_a_labeling_set(spark, settings: Settings, people_table: str, tmp_path: Path) -> None:
+    registered = _cli(
+        settings,
+        "register-table",
+        "--database-name",
+        "e2e",
+        "--table-name",
+        "people",
+        "--location",
+        people_table,
+        "--format",
+        "parquet",
+    )
     assert registered["qualified_name"] == "e2e.people"
     transform_id = _cli(
-        settings, "create-ml-transform", "--name", "people", "--role", "local",
-        "--input-record-tables", '[{"DatabaseName": "e2e", "TableName": "people"}]',
-        "--parameters", '{"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "record_id"}}',
+        settings,
+        "create-ml-transform",
+        "--name",
+        "people",
+        "--role",
+        "local",
+        "--input-record-tables",
+        '[{"DatabaseName": "e2e", "TableName": "people"}]',
+        "--parameters",
+        '{"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "record_id"}}',
     )["TransformId"]
     output = f"file://{tmp_path / 'out'}"
-    run_id = _cli(settings, "start-ml-labeling-set-generation-task-run",
-                  "--transform-id", transform_id, "--output-s3-path", output)["TaskRunId"]
+    run_id = _cli(
+        settings,
+        "start-ml-labeling-set-generation-task-run",
+        "--transform-id",
+        transform_id,
+        "--output-s3-path",
+        output,
+    )["TaskRunId"]
     completed = subprocess.run(
         [CLI, "wait-ml-task-run", "--transform-id", transform_id, "--task-run-id", run_id, "--poll-seconds", "0.5"],
-        capture_output=True, text=True, env={**os.environ, **settings.to_environment()}, timeout=400,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **settings.to_environment()},
+        timeout=400,
     )
     log = Path(settings.logs_dir / f"{run_id}.log")
     assert completed.returncode == 0, completed.stdout + log.read_text()[-3000:]
@@ -98,11 +124,14 @@ def test_cli_generates_a_labeling_set(spark, settings: Settings, people_table: s
     assert ledger_row["labeling_sets_written"] == len(sets)
 
 
-def test_cancel_stops_the_job_and_leaves_no_output(spark, settings: Settings, people_table: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_cancel_stops_the_job_and_leaves_no_output(
+    spark, settings: Settings, people_table: str, tmp_path: Path
+) -> None:
     client = GlueLabelingClient(settings)
     transform_id = _create_transform(client, settings, spark, people_table)
     run_id = client.start_ml_labeling_set_generation_task_run(
-        TransformId=transform_id, OutputS3Path=f"file://{tmp_path / 'out'}")["TaskRunId"]
+        TransformId=transform_id, OutputS3Path=f"file://{tmp_path / 'out'}"
+    )["TaskRunId"]
     _wait(client, transform_id, run_id, {"RUNNING"} | FINAL_STATUSES)
     cancelled = client.cancel_ml_task_run(TransformId=transform_id, TaskRunId=run_id)
     assert cancelled["Status"] in {"STOPPING", "STOPPED"}
@@ -113,11 +142,12 @@ def test_cancel_stops_the_job_and_leaves_no_output(spark, settings: Settings, pe
     assert not (tmp_path / "out" / run_id).exists()
 
 
-def test_a_killed_job_is_marked_failed(spark, settings: Settings, people_table: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_killed_job_is_marked_failed(spark, settings: Settings, people_table: str, tmp_path: Path) -> None:
     client = GlueLabelingClient(settings)
     transform_id = _create_transform(client, settings, spark, people_table)
     run_id = client.start_ml_labeling_set_generation_task_run(
-        TransformId=transform_id, OutputS3Path=f"file://{tmp_path / 'out'}")["TaskRunId"]
+        TransformId=transform_id, OutputS3Path=f"file://{tmp_path / 'out'}"
+    )["TaskRunId"]
     _wait(client, transform_id, run_id, {"RUNNING"} | FINAL_STATUSES)
     pid = int(client.service.ledger.get(run_id)["launcher_handle"].rsplit(":", 2)[1])
     os.killpg(pid, signal.SIGKILL)
@@ -127,12 +157,13 @@ def test_a_killed_job_is_marked_failed(spark, settings: Settings, people_table: 
     assert not (tmp_path / "out" / run_id).exists()
 
 
-def test_a_run_past_its_timeout_becomes_timeout(spark, settings: Settings, people_table: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_run_past_its_timeout_becomes_timeout(spark, settings: Settings, people_table: str, tmp_path: Path) -> None:
     client = GlueLabelingClient(settings)
     transform_id = _create_transform(client, settings, spark, people_table)
     client.update_ml_transform(TransformId=transform_id, Timeout=1)
     run_id = client.start_ml_labeling_set_generation_task_run(
-        TransformId=transform_id, OutputS3Path=f"file://{tmp_path / 'out'}")["TaskRunId"]
+        TransformId=transform_id, OutputS3Path=f"file://{tmp_path / 'out'}"
+    )["TaskRunId"]
     ledger = client.service.ledger
     # Age the run past its 1-minute Timeout rather than sleeping through it.
     ledger.record(run_id, started_on=ledger.get(run_id)["started_on"] - dt.timedelta(minutes=2))

@@ -11,13 +11,13 @@ from pyspark.sql import functions as F
 from glue_labeling.ledger import TaskRunLedger, utc_now
 
 
-def _bucket(s3) -> str:  # noqa: ANN001 - boto3 client
+def _bucket(s3) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     return name
 
 
-def test_boto3_and_s3a_see_the_same_objects(spark, s3) -> None:  # noqa: ANN001
+def test_boto3_and_s3a_see_the_same_objects(spark, s3) -> None:
     bucket = _bucket(s3)
     s3.put_object(Bucket=bucket, Key="in/people.csv", Body=b"id,name\n1,Ann\n2,Bo\n")
     read = spark.read.option("header", "true").csv(f"s3a://{bucket}/in/")
@@ -29,18 +29,18 @@ def test_boto3_and_s3a_see_the_same_objects(spark, s3) -> None:  # noqa: ANN001
     assert "out/_SUCCESS" in keys
 
 
-def test_s3a_delete_and_rename_reach_the_server(spark, s3) -> None:  # noqa: ANN001
+def test_s3a_delete_and_rename_reach_the_server(spark, s3) -> None:
     bucket = _bucket(s3)
     spark.range(10).write.csv(f"s3a://{bucket}/a/")
-    jvm_path = spark._jvm.org.apache.hadoop.fs.Path  # noqa: SLF001
-    fs = jvm_path(f"s3a://{bucket}/").getFileSystem(spark._jsc.hadoopConfiguration())  # noqa: SLF001
+    jvm_path = spark._jvm.org.apache.hadoop.fs.Path
+    fs = jvm_path(f"s3a://{bucket}/").getFileSystem(spark._jsc.hadoopConfiguration())
     assert fs.rename(jvm_path(f"s3a://{bucket}/a"), jvm_path(f"s3a://{bucket}/b"))
     assert s3.list_objects_v2(Bucket=bucket, Prefix="a/")["KeyCount"] == 0
     assert fs.delete(jvm_path(f"s3a://{bucket}/b"), True)
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
 
-def test_delta_table_round_trip_local_and_s3(spark, s3, tmp_path) -> None:  # noqa: ANN001
+def test_delta_table_round_trip_local_and_s3(spark, s3, tmp_path) -> None:
     frame = spark.createDataFrame([(1, "a"), (2, "b")], "id long, value string")
     for location in (str(tmp_path / "delta"), f"s3a://{_bucket(s3)}/delta/t"):
         frame.write.format("delta").save(location)
@@ -51,7 +51,7 @@ def test_delta_table_round_trip_local_and_s3(spark, s3, tmp_path) -> None:  # no
         assert spark.sql(f"DESCRIBE HISTORY delta.`{location}`").count() == 2
 
 
-def test_spark_sql_reads_the_ledger_written_without_a_jvm(spark, settings) -> None:  # noqa: ANN001
+def test_spark_sql_reads_the_ledger_written_without_a_jvm(spark, settings) -> None:
     ledger = TaskRunLedger(settings)
     now = utc_now()
     ledger.admit(

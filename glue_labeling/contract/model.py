@@ -103,8 +103,7 @@ def _validate_structure(shape: StructureShape, value: Any, path: str) -> dict[st
         if required not in value:
             raise InvalidInputException(f"{path}.{required}: member is required")
     return {
-        name: _validate(shape.members[name], member_value, f"{path}.{name}")
-        for name, member_value in value.items()
+        name: _validate(shape.members[name], member_value, f"{path}.{name}") for name, member_value in value.items()
     }
 
 

@@ -81,7 +81,9 @@ def default_rules(profiles: list[ColumnProfile], rows: int, accuracy_cost_tradeo
 
 
 def with_rule_keys(records: DataFrame, rules: list[BlockingRule]) -> DataFrame:
-    return records.select(RECORD_ID, SOURCE, *[rule.key_expression().alias(f"_gl_k{i}") for i, rule in enumerate(rules)])
+    return records.select(
+        RECORD_ID, SOURCE, *[rule.key_expression().alias(f"_gl_k{i}") for i, rule in enumerate(rules)]
+    )
 
 
 def oversized_blocks(keyed: DataFrame, rules: list[BlockingRule], max_block_size: int) -> DataFrame:

@@ -45,6 +45,9 @@ NEUTRAL_THRESHOLD = 0.85
 THRESHOLD_SPAN = 0.1
 
 
+DEFAULT_SAMPLING = SamplingConfig()
+
+
 class RunStopped(BaseException):
     """Raised in the driver when the launcher asks the run to stop (SIGTERM)."""
 
@@ -65,8 +68,12 @@ class RunReport:
         self.figures["stage_seconds"][name] = round(time.perf_counter() - started, 3)
         for key, figure in describe.items():
             self.figures[key] = figure(result)
-        log.info("stage %s: done in %.1fs %s", name, self.figures["stage_seconds"][name],
-                 {k: self.figures[k] for k in describe})
+        log.info(
+            "stage %s: done in %.1fs %s",
+            name,
+            self.figures["stage_seconds"][name],
+            {k: self.figures[k] for k in describe},
+        )
         self.ledger.record(self.task_run_id, run_report=json.dumps(self.figures))
         return result
 
@@ -78,7 +85,7 @@ def generate_labeling_set(
     task_run_id: str,
     report: RunReport,
     catalog: LocalCatalog | None,
-    sampling: SamplingConfig = SamplingConfig(),
+    sampling: SamplingConfig = DEFAULT_SAMPLING,
     max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
 ) -> str:
     parameters = transform["Parameters"].get("FindMatchesParameters", {})
@@ -166,7 +173,7 @@ def run_task(spark: SparkSession, settings: Settings, task_run_id: str) -> int:
         log.warning("task run %s stopped on request", task_run_id)
         _discard_staging(spark, run["output_s3_path"], task_run_id)
         return 1
-    except Exception as error:  # noqa: BLE001 - every failure ends in the ledger, with its reason
+    except Exception as error:
         log.exception("task run %s failed", task_run_id)
         _discard_staging(spark, run["output_s3_path"], task_run_id)
         message = str(error) if isinstance(error, InputDataError) else f"{type(error).__name__}: {error}"
@@ -187,5 +194,5 @@ def run_task(spark: SparkSession, settings: Settings, task_run_id: str) -> int:
 def _discard_staging(spark: SparkSession, output_uri: str, task_run_id: str) -> None:
     try:
         discard(spark, staging_location(output_uri, task_run_id))
-    except Exception:  # noqa: BLE001 - the JVM may already be gone; staging is never read
+    except Exception:
         log.warning("could not remove the staging output of %s", task_run_id)

@@ -80,7 +80,7 @@ def interleave(sources: list[list[int]], shares: list[float]) -> list[int]:
         pointers[pick] += 1
 
 
-def _band_window():  # noqa: ANN202 - pyspark WindowSpec
+def _band_window():
     from pyspark.sql.window import Window
 
     return Window.partitionBy("band").orderBy("tiebreak")
@@ -164,7 +164,7 @@ def sample_labeling_sets(
     )
 
 
-def _neighbour_window():  # noqa: ANN202 - pyspark WindowSpec
+def _neighbour_window():
     from pyspark.sql.window import Window
 
     return Window.partitionBy("anchor").orderBy(F.desc("match_score"), "other")

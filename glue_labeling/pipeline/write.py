@@ -45,12 +45,12 @@ def staging_location(output_uri: str, task_run_id: str) -> str:
     return f"{hadoop_uri(output_uri).rstrip('/')}/_staging/{task_run_id}"
 
 
-def _path(spark: SparkSession, uri: str):  # noqa: ANN202 - a py4j Hadoop Path
-    return spark._jvm.org.apache.hadoop.fs.Path(uri)  # noqa: SLF001 - Hadoop FS has no Python API
+def _path(spark: SparkSession, uri: str):
+    return spark._jvm.org.apache.hadoop.fs.Path(uri)
 
 
-def _file_system(spark: SparkSession, uri: str):  # noqa: ANN202 - a py4j Hadoop FileSystem
-    return _path(spark, uri).getFileSystem(spark._jsc.hadoopConfiguration())  # noqa: SLF001
+def _file_system(spark: SparkSession, uri: str):
+    return _path(spark, uri).getFileSystem(spark._jsc.hadoopConfiguration())
 
 
 def discard(spark: SparkSession, uri: str) -> None:
