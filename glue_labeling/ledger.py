@@ -8,6 +8,7 @@ cancel, a sweeper racing a job) cannot overwrite a status it did not see.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -65,8 +66,12 @@ class TaskRunLedger:
     def uri(self) -> str:
         return self._store.uri
 
-    def admit(self, run: dict[str, Any], limit: int) -> None:
-        """Insert `run` (STARTING) unless its transform already has `limit` active runs."""
+    def admit(self, run: dict[str, Any], limit: int, launch: Callable[[], str]) -> None:
+        """Insert `run` (STARTING) unless its transform already has `limit` active runs.
+
+        `launch` starts the run's job and returns its handle; it runs after the check and
+        before the insert, inside the lock, so that a run is admitted, launched and recorded
+        with its handle in one commit. A launch that fails is recorded as a FAILED run."""
         with self._store.exclusive():
             active = [r for r in self.runs_of(run["transform_id"]) if r["status"] in ACTIVE_STATUSES]
             if len(active) >= limit:
@@ -74,13 +79,18 @@ class TaskRunLedger:
                     f"Transform {run['transform_id']} already has {len(active)} task runs in "
                     f"STARTING/RUNNING/STOPPING (limit {limit})"
                 )
-            self._store.insert([{**{name: None for name in LEDGER_SCHEMA.names}, **run}])
+            row = {**dict.fromkeys(LEDGER_SCHEMA.names), **run}
+            try:
+                row["launcher_handle"] = launch()
+            except Exception as error:
+                row.update(status=FAILED, completed_on=utc_now(), error_string=f"launch failed: {error}")
+            self._store.insert([row])
 
     def get(self, task_run_id: str) -> dict[str, Any] | None:
         return self._store.get(task_run_id)
 
     def runs_of(self, transform_id: str) -> list[dict[str, Any]]:
-        return self._store.rows([("transform_id", "=", transform_id)])
+        return self._store.rows(transform_id=transform_id)
 
     def all_runs(self) -> list[dict[str, Any]]:
         return self._store.rows()

@@ -35,7 +35,7 @@ class TransformRegistry:
         return json.loads(row["document"]) if row else None
 
     def by_name(self, name: str) -> dict[str, Any] | None:
-        rows = self._store.rows([("name", "=", name)])
+        rows = self._store.rows(name=name)
         return json.loads(rows[0]["document"]) if rows else None
 
     def all(self) -> list[dict[str, Any]]:

@@ -316,7 +316,6 @@ class GlueLabelingService:
         self.reconcile(request["TransformId"])
         task_run_id = _new_id("tsk-")
         now = utc_now()
-        log_path = str(self.settings.logs_dir / f"{task_run_id}.log")
         self.ledger.admit(
             {
                 "task_run_id": task_run_id,
@@ -324,22 +323,17 @@ class GlueLabelingService:
                 "task_type": LABELING_SET_GENERATION,
                 "status": STARTING,
                 "output_s3_path": request["OutputS3Path"],
-                "log_group_name": log_path,
+                "log_group_name": str(self.settings.logs_dir / f"{task_run_id}.log"),
                 "started_on": now,
                 "last_modified_on": now,
                 "timeout_minutes": transform.get("Timeout", DEFAULT_TIMEOUT_MINUTES),
                 "launcher": self.launcher.name,
             },
             self.settings.max_concurrent_runs_per_transform,
-        )
-        try:
-            handle = self.launcher.start(
+            launch=lambda: self.launcher.start(
                 task_run_id, LABELING_JOB, {"task-run-id": task_run_id, "transform-id": request["TransformId"]}
-            )
-        except Exception as error:
-            self.ledger.transition(task_run_id, FAILED, error_string=f"launch failed: {error}")
-        else:
-            self.ledger.record(task_run_id, launcher_handle=handle)
+            ),
+        )
         return {"TaskRunId": task_run_id}
 
     def _run(self, transform_id: str, task_run_id: str) -> dict[str, Any]:

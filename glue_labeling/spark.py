@@ -2,19 +2,23 @@
 
 Locally: a local-mode session with Delta's SQL extension and catalog, the jars that
 scripts/setup.sh cached (never fetched at run time), S3A pointed at the configured endpoint,
-the UI off and few shuffle partitions. On EMR or Glue (a session already exists, or
-spark-submit was given a cluster master) the cluster's session and configuration are used
-untouched: those platforms configure Delta and S3 themselves.
+the UI off and few shuffle partitions. Under spark-submit, on EMR or in Glue (the launcher
+hands the process a configured JVM) the session and configuration are used untouched.
+
+pyspark is imported only when a session is wanted, so the control plane, which builds
+spark-submit command lines from `local_spark_conf`, starts without it.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-from pyspark.sql import SparkSession
+from typing import TYPE_CHECKING
 
 from glue_labeling.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 def cached_jars(settings: Settings) -> list[str]:
@@ -68,10 +72,14 @@ def local_spark_conf(settings: Settings) -> dict[str, str]:
 def configured_by_launcher() -> bool:
     """True when spark-submit, EMR or Glue started this Python process (they hand it a JVM
     gateway whose configuration is final) or a session already exists."""
+    from pyspark.sql import SparkSession
+
     return "PYSPARK_GATEWAY_PORT" in os.environ or SparkSession.getActiveSession() is not None
 
 
 def get_or_create_session(settings: Settings | None = None, app_name: str = "glue-labeling") -> SparkSession:
+    from pyspark.sql import SparkSession
+
     if configured_by_launcher():
         return SparkSession.builder.getOrCreate()
     settings = settings or load_settings()

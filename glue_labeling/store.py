@@ -25,14 +25,18 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 from filelock import FileLock, Timeout
 
 from glue_labeling.contract.errors import OperationTimeoutException
 from glue_labeling.settings import Settings
 
-# Compact small files and write a checkpoint every this many commits, so reads stay fast.
-MAINTENANCE_INTERVAL = 100
+# Reading a small table costs about one file open per data file (~1 ms each), so the store
+# compacts once a table holds more than this many files (a compaction takes ~20 ms) ...
+MAX_DATA_FILES = 8
+# ... and writes a checkpoint every this many commits, so loading the log stays fast.
+CHECKPOINT_INTERVAL = 100
 
 _thread_locks: dict[str, threading.RLock] = {}
 _thread_locks_guard = threading.Lock()
@@ -69,6 +73,10 @@ class DeltaRowStore:
         self._file_lock = FileLock(str(settings.locks_dir / f"{name}.lock"))
         with _thread_locks_guard:
             self._thread_lock = _thread_locks.setdefault(self.uri, threading.RLock())
+        # Opening a table replays its log (tens of ms); a loaded table catches up with the
+        # commits since in well under a millisecond. delta-rs tables are not shared between
+        # threads, so each thread keeps its own.
+        self._loaded = threading.local()
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -83,47 +91,70 @@ class DeltaRowStore:
             self._thread_lock.release()
 
     def _table(self) -> DeltaTable:
+        try:
+            return self._load_table()
+        except OSError as error:
+            raise OperationTimeoutException(f"Could not reach {self.uri}: {error}") from error
+
+    def _load_table(self) -> DeltaTable:
+        table = getattr(self._loaded, "table", None)
+        if table is not None:
+            table.update_incremental()
+            return table
         if not DeltaTable.is_deltatable(self.uri, storage_options=self._options):
             with self.exclusive():
                 if not DeltaTable.is_deltatable(self.uri, storage_options=self._options):
                     if "://" not in self.uri:
                         Path(self.uri).mkdir(parents=True, exist_ok=True)
                     DeltaTable.create(self.uri, schema=self.schema, storage_options=self._options)
-        return DeltaTable(self.uri, storage_options=self._options)
+        self._loaded.table = DeltaTable(self.uri, storage_options=self._options)
+        return self._loaded.table
 
-    def rows(self, filters: list[tuple[str, str, Any]] | None = None) -> list[dict[str, Any]]:
-        return self._table().to_pyarrow_table(filters=filters or None).to_pylist()
+    def rows(self, **equal_to: str) -> list[dict[str, Any]]:
+        """Rows whose columns equal the given values. The filter is applied after the read:
+        compacted files hold strings as string_view, which pushed-down filters reject."""
+        table = self._table().to_pyarrow_table()
+        for column, value in equal_to.items():
+            table = table.filter(pc.equal(table[column], value))
+        return table.to_pylist()
 
     def get(self, key_value: str) -> dict[str, Any] | None:
-        found = self.rows([(self.key, "=", key_value)])
+        found = self.rows(**{self.key: key_value})
         return found[0] if found else None
 
     def insert(self, rows: list[dict[str, Any]]) -> None:
-        table = self._table()
-        write_deltalake(table, pa.Table.from_pylist(rows, schema=self.schema), mode="append")
-        self._maintain(table)
+        with self.exclusive():
+            table = self._table()
+            write_deltalake(table, pa.Table.from_pylist(rows, schema=self.schema), mode="append")
+            self._maintain(table)
 
     def upsert(self, rows: list[dict[str, Any]]) -> None:
-        table = self._table()
-        (
-            table.merge(
-                pa.Table.from_pylist(rows, schema=self.schema),
-                predicate=f"t.{self.key} = s.{self.key}",
-                source_alias="s",
-                target_alias="t",
+        with self.exclusive():
+            table = self._table()
+            (
+                table.merge(
+                    pa.Table.from_pylist(rows, schema=self.schema),
+                    predicate=f"t.{self.key} = s.{self.key}",
+                    source_alias="s",
+                    target_alias="t",
+                )
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
             )
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .execute()
-        )
-        self._maintain(table)
+            self._maintain(table)
 
     def delete(self, key_value: str) -> None:
         escaped = key_value.replace("'", "''")
-        self._table().delete(f"{self.key} = '{escaped}'")
+        with self.exclusive():
+            table = self._table()
+            table.delete(f"{self.key} = '{escaped}'")
+            self._maintain(table)
 
     def _maintain(self, table: DeltaTable) -> None:
         table.update_incremental()
-        if table.version() % MAINTENANCE_INTERVAL == 0:
+        if len(table.file_uris()) > MAX_DATA_FILES:
             table.optimize.compact()
+            table.update_incremental()
+        if table.version() % CHECKPOINT_INTERVAL == 0:
             table.create_checkpoint()

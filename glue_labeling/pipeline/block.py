@@ -4,10 +4,10 @@ match, so no global distinct shuffle is needed).
 
 A rule is a list of key expressions over the normalized columns; two records are candidates
 when every key is non-null and equal. Default rules come from column statistics:
-  * exact rules on distinctive columns (many distinct values, few nulls);
-  * pairwise prefix rules (first characters of two columns) so that a typo or a missing value
-    in any one column still leaves a rule under which the duplicates meet.
-AccuracyCostTradeoff widens (more column pairs, shorter prefixes) or narrows them.
+  * exact rules on identifying columns (many distinct values, few nulls);
+  * exact rules on pairs of informative columns, so that typos or missing values in the other
+    columns still leave a rule under which the duplicates meet.
+AccuracyCostTradeoff widens (more columns in the pairs) or narrows them.
 Blocks larger than `max_block_size` are dropped from their rule and reported: they are the
 skew that would make cost grow with the square of the table.
 """
@@ -24,9 +24,11 @@ from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.normalize import comparison_column
 
 DEFAULT_MAX_BLOCK_SIZE = 500
-# A column whose distinct values are at least this share of the rows is distinctive enough
-# for an exact rule on its own.
-EXACT_RULE_MIN_DISTINCT_RATIO = 0.05
+# A column whose distinct values are at least this share of the rows identifies records well
+# enough for an exact rule on its own (phone, e-mail, date of birth; not surname or city).
+IDENTIFYING_DISTINCT_RATIO = 0.2
+# Columns null in more rows than this cannot carry a rule.
+MIN_NON_NULL_RATIO = 0.3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,19 +66,19 @@ def profile_columns(records: DataFrame, columns: list[str]) -> list[ColumnProfil
 
 
 def default_rules(profiles: list[ColumnProfile], rows: int, accuracy_cost_tradeoff: float = 0.5) -> list[BlockingRule]:
-    usable = [p for p in profiles if p.non_null_ratio >= 0.3 and p.distinct > 1]
+    """Exact rules on identifying columns, then exact rules on every pair of the most
+    informative columns: two records meet if any two of those columns agree after
+    normalization, so typos or gaps in all the others still leave them a rule."""
+    usable = [p for p in profiles if p.non_null_ratio >= MIN_NON_NULL_RATIO and p.distinct > 1]
     ranked = sorted(usable, key=lambda p: p.distinct * p.non_null_ratio, reverse=True)
-    rules = [
-        BlockingRule(f"exact:{p.name}", ((p.index, 0),))
-        for p in ranked
-        if p.distinct >= EXACT_RULE_MIN_DISTINCT_RATIO * rows
-    ]
-    width = 3 + round(3 * accuracy_cost_tradeoff)  # how many columns take part in pair rules
-    prefix = 4 if accuracy_cost_tradeoff < 0.5 else 3
-    top = ranked[:width]
-    for a_pos, a in enumerate(top):
-        for b in top[a_pos + 1 :]:
-            rules.append(BlockingRule(f"prefix{prefix}:{a.name}+{b.name}", ((a.index, prefix), (b.index, prefix))))
+    identifying = [p for p in ranked if p.distinct >= IDENTIFYING_DISTINCT_RATIO * rows]
+    rules = [BlockingRule(f"exact:{p.name}", ((p.index, 0),)) for p in identifying]
+    # A pair holding an identifying column would only repeat that column's own rule.
+    width = 3 + round(2 * accuracy_cost_tradeoff)  # 3 columns at 0.0, 4 at 0.5, 5 at 1.0
+    top = [p for p in ranked if p not in identifying][:width]
+    for position, first in enumerate(top):
+        for second in top[position + 1 :]:
+            rules.append(BlockingRule(f"exact:{first.name}+{second.name}", ((first.index, 0), (second.index, 0))))
     return rules
 
 
