@@ -80,8 +80,10 @@ class LocalCatalog:
         spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database_name}`")
         options = " OPTIONS (header 'true', inferSchema 'true')" if entry["format"] == "csv" else ""
         location = entry["location"].replace("'", "\\'")
+        # Replace any earlier definition: the table may have been registered anew since.
+        spark.sql(f"DROP TABLE IF EXISTS `{database_name}`.`{table_name}`")
         spark.sql(
-            f"CREATE TABLE IF NOT EXISTS `{database_name}`.`{table_name}` USING {entry['format']}"
+            f"CREATE TABLE `{database_name}`.`{table_name}` USING {entry['format']}"
             f"{options} LOCATION '{location}'"
         )
         return True

@@ -42,7 +42,10 @@ def _print(result: dict[str, Any]) -> None:
 
 
 def _read_cli_input(raw: str) -> dict[str, Any]:
-    text = Path(raw[len("file://") :]).read_text() if raw.startswith("file://") else raw
+    try:
+        text = Path(raw[len("file://") :]).read_text() if raw.startswith("file://") else raw
+    except OSError as error:
+        raise InvalidInputException(f"--cli-input-json: cannot read {raw}: {error}") from None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:

@@ -45,8 +45,8 @@ LABELING_SET_GENERATION = "LABELING_SET_GENERATION"
 LABELING_JOB = "labeling_set_generation.py"
 DEFAULT_TIMEOUT_MINUTES = 2880
 DEFAULT_MAX_RESULTS = 100
-# A STARTING run with no launcher handle yet is mid-launch, not lost, for this long.
-LAUNCH_GRACE = dt.timedelta(seconds=60)
+# A job asked to stop (SIGTERM) that is still alive after this long is killed.
+STOP_GRACE = dt.timedelta(seconds=60)
 
 # S3 bucket naming rules (3-63 chars, lower case letters, digits, dots, hyphens; starts and ends
 # with a letter or digit; not an IP address).
@@ -82,7 +82,7 @@ def _decode_token(token: str | None) -> int:
         offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise InvalidInputException("NextToken: not a token this service issued") from None
-    if not isinstance(offset, int) or offset < 0:
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise InvalidInputException("NextToken: not a token this service issued")
     return offset
 
@@ -283,6 +283,8 @@ class GlueLabelingService:
         request = validate_request("UpdateMLTransform", request)
         with self.registry.exclusive():
             transform = self._transform(request["TransformId"])
+            if "MaxCapacity" in request and ("WorkerType" in request or "NumberOfWorkers" in request):
+                raise InvalidInputException("MaxCapacity: cannot be set together with WorkerType/NumberOfWorkers")
             merged = {**transform, **{k: v for k, v in request.items() if k != "TransformId"}}
             capacity = {k: merged[k] for k in ("MaxCapacity", "WorkerType", "NumberOfWorkers") if k in merged}
             if "MaxCapacity" in request:
@@ -305,6 +307,13 @@ class GlueLabelingService:
         with self.registry.exclusive():
             self._transform(request["TransformId"])
             self.registry.delete(request["TransformId"])
+        # Nothing could reach a deleted transform's runs any more: stop them now.
+        for run in self.ledger.runs_of(request["TransformId"]):
+            if run["status"] in ACTIVE_STATUSES:
+                self.ledger.transition(run["task_run_id"], STOPPING, error_string="the transform was deleted")
+                if run["launcher_handle"]:
+                    self.launcher.stop(run["launcher_handle"], force=True)
+                self.ledger.transition(run["task_run_id"], STOPPED)
         return {"TransformId": request["TransformId"]}
 
     # -- task runs ----------------------------------------------------------------------------
@@ -404,26 +413,28 @@ class GlueLabelingService:
 
     def reconcile(self, transform_id: str) -> None:
         """Settle active runs whose truth changed behind the ledger's back: a dead process
-        (FAILED, or STOPPED if a stop was asked for), a run past its Timeout (TIMEOUT)."""
+        (FAILED, or STOPPED if a stop was asked for), a run past its Timeout (killed, TIMEOUT),
+        a stop that SIGTERM did not achieve within STOP_GRACE (killed, then STOPPED)."""
         now = utc_now()
         for run in self.ledger.runs_of(transform_id):
             if run["status"] not in ACTIVE_STATUSES:
                 continue
             handle = run["launcher_handle"]
-            if not handle:
-                if now - run["started_on"] > LAUNCH_GRACE:
-                    self.ledger.transition(run["task_run_id"], FAILED, error_string="the job was never launched")
-                continue
-            alive = self.launcher.is_alive(handle)
-            if run["status"] != STOPPING and now - run["started_on"] > dt.timedelta(minutes=run["timeout_minutes"]):
-                self.launcher.stop(handle, force=True)
+            alive = self.launcher.is_alive(handle) if handle else False
+            overdue = now - run["started_on"] > dt.timedelta(minutes=run["timeout_minutes"])
+            if run["status"] == STOPPING:
+                if alive is False:
+                    self.ledger.transition(run["task_run_id"], STOPPED)
+                elif overdue or now - run["last_modified_on"] > STOP_GRACE:
+                    self.launcher.stop(handle, force=True)
+            elif overdue:
+                if handle:
+                    self.launcher.stop(handle, force=True)
                 self.ledger.transition(
                     run["task_run_id"],
                     TIMEOUT,
                     error_string=f"the run exceeded the transform's Timeout of {run['timeout_minutes']} minutes",
                 )
-            elif alive is False and run["status"] == STOPPING:
-                self.ledger.transition(run["task_run_id"], STOPPED)
             elif alive is False:
                 self.ledger.transition(
                     run["task_run_id"],

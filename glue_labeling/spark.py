@@ -12,6 +12,7 @@ spark-submit command lines from `local_spark_conf`, starts without it.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,6 +84,9 @@ def get_or_create_session(settings: Settings | None = None, app_name: str = "glu
     if configured_by_launcher():
         return SparkSession.builder.getOrCreate()
     settings = settings or load_settings()
+    # Python workers must run this interpreter (the venv with numpy, pandas and rapidfuzz),
+    # not whatever `python3` is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
     for key, value in local_spark_conf(settings).items():
         builder = builder.config(key, value)

@@ -50,9 +50,7 @@ PRELOAD = (
 def state(
     settings: Settings, spark: Any, base_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Settings]:
-    state = dataclasses.replace(
-        settings, catalog_uri=shared_people_catalog(spark, base_settings, tmp_path_factory)
-    )
+    state = dataclasses.replace(settings, catalog_uri=shared_people_catalog(spark, base_settings, tmp_path_factory))
     yield state
     kill_jobs(state)
 
@@ -83,8 +81,7 @@ def run_in_processes(
     barrier = context.Barrier(count)
     results = context.Queue()
     workers = [
-        context.Process(target=call_in_worker, args=(state, operation, request, barrier, results))
-        for _ in range(count)
+        context.Process(target=call_in_worker, args=(state, operation, request, barrier, results)) for _ in range(count)
     ]
     for worker in workers:
         worker.start()
@@ -111,9 +108,7 @@ def run_in_threads(clients: list[GlueLabelingClient], transform_id: str) -> list
         try:
             result = (
                 "ok",
-                client.start_ml_labeling_set_generation_task_run(
-                    TransformId=transform_id, OutputS3Path=OUTPUT
-                ),
+                client.start_ml_labeling_set_generation_task_run(TransformId=transform_id, OutputS3Path=OUTPUT),
             )
         except GlueError as error:
             result = ("error", error.code)
@@ -131,9 +126,7 @@ def run_in_threads(clients: list[GlueLabelingClient], transform_id: str) -> list
     return outcomes
 
 
-def assert_exactly_three_admitted(
-    state: Settings, transform_id: str, outcomes: list[tuple[str, Any]]
-) -> None:
+def assert_exactly_three_admitted(state: Settings, transform_id: str, outcomes: list[tuple[str, Any]]) -> None:
     kinds = Counter(kind for kind, _ in outcomes)
     assert kinds["crash"] == 0, [value for kind, value in outcomes if kind == "crash"]
     admitted = [value["TaskRunId"] for kind, value in outcomes if kind == "ok"]
@@ -152,9 +145,7 @@ def assert_exactly_three_admitted(
 
     # The quota still holds afterwards.
     with pytest.raises(GlueError) as error:
-        client_for(state).start_ml_labeling_set_generation_task_run(
-            TransformId=transform_id, OutputS3Path=OUTPUT
-        )
+        client_for(state).start_ml_labeling_set_generation_task_run(TransformId=transform_id, OutputS3Path=OUTPUT)
     assert error.value.code == "ConcurrentRunsExceededException"
 
 
@@ -201,9 +192,7 @@ def test_the_quota_is_per_transform_under_contention(state: Settings) -> None:
         transform_id = first if index % 2 else second
         barrier.wait(timeout=60)
         try:
-            clients[index].start_ml_labeling_set_generation_task_run(
-                TransformId=transform_id, OutputS3Path=OUTPUT
-            )
+            clients[index].start_ml_labeling_set_generation_task_run(TransformId=transform_id, OutputS3Path=OUTPUT)
             outcome = "ok"
         except GlueError as error:
             outcome = error.code

@@ -14,11 +14,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _sleep_launcher import shared_people_catalog, transform_request
+from _sleep_launcher import admit_run, hold_file, kill_jobs, shared_people_catalog, transform_request
 
 from glue_labeling.cli import SERVICE_ERROR_EXIT, build_parser, main
 from glue_labeling.ledger import TaskRunLedger
@@ -37,18 +38,17 @@ def state(
     tmp_path_factory: pytest.TempPathFactory,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> Settings:
+) -> Iterator[Settings]:
     """The CLI's environment: this test's state dir, the shared catalog, no config file."""
-    state = dataclasses.replace(
-        settings, catalog_uri=shared_people_catalog(spark, base_settings, tmp_path_factory)
-    )
+    state = dataclasses.replace(settings, catalog_uri=shared_people_catalog(spark, base_settings, tmp_path_factory))
     for name in list(os.environ):
         if name.startswith(ENV_PREFIX):
             monkeypatch.delenv(name)
     monkeypatch.setenv(ENV_PREFIX + "CONF", str(tmp_path / "no-such-config.toml"))
     monkeypatch.setenv(ENV_PREFIX + "STATE_DIR", state.state_dir)
     monkeypatch.setenv(ENV_PREFIX + "CATALOG_URI", state.catalog_uri)
-    return state
+    yield state
+    kill_jobs(state)
 
 
 class Cli:
@@ -96,26 +96,6 @@ def create(cli: Cli, name: str = "n") -> str:
     return created["TransformId"]
 
 
-def admit(state: Settings, transform_id: str, task_run_id: str, started: dt.datetime | None = None) -> None:
-    """A STARTING run, recorded directly in the ledger (no job is launched)."""
-    started = started or dt.datetime.now(dt.timezone.utc)
-    TaskRunLedger(state).admit(
-        {
-            "task_run_id": task_run_id,
-            "transform_id": transform_id,
-            "task_type": "LABELING_SET_GENERATION",
-            "status": "STARTING",
-            "output_s3_path": "s3://labeling-bucket/out/",
-            "log_group_name": f"/logs/{task_run_id}.log",
-            "started_on": started,
-            "last_modified_on": started,
-            "timeout_minutes": 2880,
-            "launcher": "local",
-        },
-        state.max_concurrent_runs_per_transform,
-    )
-
-
 # -- verbs and flags --------------------------------------------------------------------------
 
 
@@ -140,9 +120,7 @@ def test_verbs_and_flags_are_named_as_the_aws_cli_names_them() -> None:
     start_flags = {flag for action in verbs["start-ml-labeling-set-generation-task-run"]._actions
                    for flag in action.option_strings}  # fmt: skip
     assert {"--transform-id", "--output-s3-path", "--cli-input-json"} <= start_flags
-    create_flags = {
-        flag for action in verbs["create-ml-transform"]._actions for flag in action.option_strings
-    }
+    create_flags = {flag for action in verbs["create-ml-transform"]._actions for flag in action.option_strings}
     assert {"--input-record-tables", "--max-capacity", "--number-of-workers", "--worker-type"} <= create_flags
 
 
@@ -192,9 +170,7 @@ def test_cli_input_json_from_a_file(cli: Cli, tmp_path: Path) -> None:
 
 def test_flags_override_cli_input_json(cli: Cli) -> None:
     request = json.dumps(transform_request("from-json", Description="json"))
-    transform_id = cli.ok("create-ml-transform", "--cli-input-json", request, "--name", "from-flag")[
-        "TransformId"
-    ]
+    transform_id = cli.ok("create-ml-transform", "--cli-input-json", request, "--name", "from-flag")["TransformId"]
     got = cli.ok("get-ml-transform", "--transform-id", transform_id)
     assert (got["Name"], got["Description"]) == ("from-flag", "json")
 
@@ -223,9 +199,7 @@ def test_list_get_sort_page_and_delete(cli: Cli) -> None:
     ids = {name: create(cli, name) for name in ("b", "c", "a")}
     assert cli.ok("list-ml-transforms")["TransformIds"] == [ids["b"], ids["c"], ids["a"]]
 
-    page = cli.ok(
-        "list-ml-transforms", "--max-results", "2", "--sort", '{"Column":"NAME","SortDirection":"ASCENDING"}'
-    )
+    page = cli.ok("list-ml-transforms", "--max-results", "2", "--sort", '{"Column":"NAME","SortDirection":"ASCENDING"}')
     assert page["TransformIds"] == [ids["a"], ids["b"]]
     rest = cli.ok(
         "list-ml-transforms",
@@ -246,10 +220,10 @@ def test_list_get_sort_page_and_delete(cli: Cli) -> None:
 
 
 def test_task_run_verbs(cli: Cli, state: Settings) -> None:
-    """Runs are put in the ledger directly (the CLI's start would spark-submit)."""
+    """Runs are put in the ledger directly, with sleep jobs (the CLI's start would spark-submit)."""
     transform_id = create(cli)
-    admit(state, transform_id, "tsk-old", dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc))  # never launched
-    admit(state, transform_id, "tsk-new")
+    admit_run(state, transform_id, "tsk-old", started=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc))
+    admit_run(state, transform_id, "tsk-new")
 
     run = cli.ok("get-ml-task-run", "--transform-id", transform_id, "--task-run-id", "tsk-new")
     assert run["Status"] == "STARTING"
@@ -265,9 +239,10 @@ def test_task_run_verbs(cli: Cli, state: Settings) -> None:
         '{"StartedAfter": "2021-01-01T00:00:00Z"}',
     )["TaskRuns"]
     assert [r["TaskRunId"] for r in runs] == ["tsk-new"]
-    failed = cli.ok("get-ml-task-runs", "--transform-id", transform_id, "--filter", '{"Status": "FAILED"}')
-    assert [r["TaskRunId"] for r in failed["TaskRuns"]] == ["tsk-old"]
+    timed_out = cli.ok("get-ml-task-runs", "--transform-id", transform_id, "--filter", '{"Status": "TIMEOUT"}')
+    assert [r["TaskRunId"] for r in timed_out["TaskRuns"]] == ["tsk-old"]  # past the 2880 minutes
 
+    hold_file(state).touch()  # the sleep job outlives the SIGTERM: the run stays STOPPING
     cancelled = cli.ok("cancel-ml-task-run", "--transform-id", transform_id, "--task-run-id", "tsk-new")
     assert cancelled == {"TransformId": transform_id, "TaskRunId": "tsk-new", "Status": "STOPPING"}
 
@@ -275,7 +250,7 @@ def test_task_run_verbs(cli: Cli, state: Settings) -> None:
 def test_wait_ml_task_run_prints_each_status_and_exits_by_outcome(cli: Cli, state: Settings) -> None:
     transform_id = create(cli)
     ledger = TaskRunLedger(state)
-    admit(state, transform_id, "tsk-ok")
+    admit_run(state, transform_id, "tsk-ok")
     assert ledger.transition("tsk-ok", "RUNNING") and ledger.transition("tsk-ok", "SUCCEEDED")
     wait = ["wait-ml-task-run", "--transform-id", transform_id, "--poll-seconds", "0"]
 
@@ -286,12 +261,13 @@ def test_wait_ml_task_run_prints_each_status_and_exits_by_outcome(cli: Cli, stat
     assert json.loads(final)["Status"] == "SUCCEEDED" and "CompletedOn" in json.loads(final)
     assert err == ""
 
-    admit(state, transform_id, "tsk-lost", dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc))  # never launched
+    lost = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    admit_run(state, transform_id, "tsk-lost", started=lost, launch=lambda: "")  # no handle: never launched
     assert main([*wait, "--task-run-id", "tsk-lost"]) == 1
     out, _ = cli.capsys.readouterr()
     first, final = out.split("\n", 1)
     assert json.loads(first)["Status"] == "FAILED"
-    assert "never launched" in json.loads(final)["ErrorString"]
+    assert "ended without reporting a final status" in json.loads(final)["ErrorString"]
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -357,17 +333,12 @@ def test_start_error_paths_never_launch(cli: Cli, state: Settings) -> None:
     assert error["__type"] == "InvalidInputException" and "OutputS3Path" in error["message"]
 
     for index in range(3):
-        admit(state, transform_id, f"tsk-{index}")
+        admit_run(state, transform_id, f"tsk-{index}")
     assert cli.fails(*start, "--transform-id", transform_id)["__type"] == "ConcurrentRunsExceededException"
     assert len(TaskRunLedger(state).runs_of(transform_id)) == 3
     assert not state.logs_dir.exists()  # nothing was launched
 
 
-@pytest.mark.xfail(
-    reason="bug: cli._read_cli_input lets FileNotFoundError escape for a missing file:// path "
-    "(traceback, exit 1) instead of a clean CLI error",
-    strict=True,
-)
 def test_cli_input_json_from_a_missing_file_is_a_clean_error(cli: Cli, tmp_path: Path) -> None:
     try:
         code, out, err = cli("create-ml-transform", "--cli-input-json", f"file://{tmp_path / 'missing.json'}")

@@ -8,6 +8,7 @@ OS processes started by SleepLauncher (tests/_sleep_launcher.py) and killed at t
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import http.client
@@ -25,7 +26,10 @@ import boto3
 import pytest
 from _sleep_launcher import (
     SleepLauncher,
+    StubbornSleepLauncher,
+    admit_run,
     find_matches,
+    hold_file,
     kill_jobs,
     shared_people_catalog,
     transform_request,
@@ -146,9 +150,7 @@ def create(glue: Any, name: str = "people-dedup", **overrides: Any) -> str:
 
 
 def start(glue: Any, transform_id: str, output: str = OUTPUT) -> str:
-    return glue.start_ml_labeling_set_generation_task_run(TransformId=transform_id, OutputS3Path=output)[
-        "TaskRunId"
-    ]
+    return glue.start_ml_labeling_set_generation_task_run(TransformId=transform_id, OutputS3Path=output)["TaskRunId"]
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -282,17 +284,10 @@ def test_update_ml_transform_errors(glue: Any) -> None:
     assert got["Parameters"]["FindMatchesParameters"]["PrimaryKeyColumnName"] == "id"
 
 
-@pytest.mark.xfail(
-    reason="bug: UpdateMLTransform with MaxCapacity and WorkerType/NumberOfWorkers in one request "
-    "silently drops the workers instead of raising InvalidInputException (service.update_ml_transform)",
-    strict=True,
-)
 def test_update_with_max_capacity_and_worker_type_is_invalid_input(glue: Any) -> None:
     transform_id = create(glue)
     with pytest.raises(glue.exceptions.InvalidInputException, match="MaxCapacity"):
-        glue.update_ml_transform(
-            TransformId=transform_id, MaxCapacity=5.0, WorkerType="G.1X", NumberOfWorkers=2
-        )
+        glue.update_ml_transform(TransformId=transform_id, MaxCapacity=5.0, WorkerType="G.1X", NumberOfWorkers=2)
 
 
 def test_delete_ml_transform(glue: Any) -> None:
@@ -374,6 +369,7 @@ def test_cancel_ml_task_run(glue: Any, service: GlueLabelingService) -> None:
     transform_id = create(glue)
     task_run_id = start(glue, transform_id)
     pid = pid_of(service, task_run_id)
+    hold_file(service.settings).touch()  # the job outlives the SIGTERM until this file is gone
 
     cancelled = glue.cancel_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id)
     assert (cancelled["TransformId"], cancelled["TaskRunId"], cancelled["Status"]) == (
@@ -381,8 +377,15 @@ def test_cancel_ml_task_run(glue: Any, service: GlueLabelingService) -> None:
         task_run_id,
         "STOPPING",
     )
-    assert status_of(glue, transform_id, task_run_id) == "STOPPING"
+    time.sleep(0.6)
+    run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id)
+    assert run["Status"] == "STOPPING"
+    assert "CompletedOn" not in run
+    # A second cancel while STOPPING does not signal again and changes nothing.
+    assert glue.cancel_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id)["Status"] == "STOPPING"
+    assert _process_start_ticks(pid) is not None
 
+    hold_file(service.settings).unlink()
     wait_for(lambda: status_of(glue, transform_id, task_run_id) == "STOPPED")
     assert _process_start_ticks(pid) is None
     run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id)
@@ -429,9 +432,12 @@ def test_concurrent_runs_exceeded(glue: Any, service: GlueLabelingService) -> No
     start(glue, create(glue, "other"))
 
     # STOPPING still counts; once STOPPED the slot is free again.
+    hold_file(service.settings).touch()
     glue.cancel_ml_task_run(TransformId=transform_id, TaskRunId=runs[0])
+    time.sleep(0.6)
     with pytest.raises(glue.exceptions.ConcurrentRunsExceededException):
         start(glue, transform_id)
+    hold_file(service.settings).unlink()
     wait_for(lambda: status_of(glue, transform_id, runs[0]) == "STOPPED")
     assert start(glue, transform_id) not in runs
     assert len(service.ledger.runs_of(transform_id)) == 4
@@ -566,26 +572,31 @@ def test_range_errors_through_boto3_without_client_validation(lax_glue: Any) -> 
     assert lax_glue.list_ml_transforms(MaxResults=1)["TransformIds"] == []
 
 
-@pytest.mark.parametrize(
-    "output",
-    [
-        "http://x",
-        "x/y",
-        "S3://labeling-bucket/x",
-        "s3://A_B/x",
-        "s3://ab/x",
-        "s3://-bucket/x",
-        "s3://bucket-/x",
-        "s3://a..b/x",
-        "s3://192.168.1.1/x",
-        "s3:///x",
-        "file://relative/path",
-    ],
+BAD_OUTPUTS = (
+    "http://x",
+    "x/y",
+    "S3://labeling-bucket/x",
+    "s3://A_B/x",
+    "s3://ab/x",
+    "s3://-bucket/x",
+    "s3://bucket-/x",
+    "s3://a..b/x",
+    "s3://192.168.1.1/x",
+    "s3:///x",
+    "file://relative/path",
 )
-def test_bad_output_path_is_invalid_input(glue: Any, output: str) -> None:
+
+
+def test_bad_output_path_is_invalid_input(glue: Any) -> None:
     transform_id = create(glue)
-    with pytest.raises(glue.exceptions.InvalidInputException, match="OutputS3Path"):
-        start(glue, transform_id, output)
+    accepted = []
+    for output in BAD_OUTPUTS:
+        try:
+            start(glue, transform_id, output)
+            accepted.append(output)
+        except glue.exceptions.InvalidInputException as error:
+            assert "OutputS3Path" in str(error)
+    assert accepted == []
     assert glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"] == []
 
 
@@ -689,100 +700,159 @@ def test_failed_launch_makes_the_run_failed(
     assert all(start(glue, transform_id) for _ in range(3))
 
 
-def admit_unlaunched_run(service: GlueLabelingService, transform_id: str, age: dt.timedelta) -> str:
-    """A STARTING run with no launcher handle, as a control plane that died between the ledger
-    insert and the launch leaves it."""
-    started = dt.datetime.now(dt.timezone.utc) - age
-    task_run_id = f"tsk-unlaunched-{int(age.total_seconds())}"
-    service.ledger.admit(
-        {
-            "task_run_id": task_run_id,
-            "transform_id": transform_id,
-            "task_type": "LABELING_SET_GENERATION",
-            "status": "STARTING",
-            "output_s3_path": OUTPUT,
-            "log_group_name": str(service.settings.logs_dir / f"{task_run_id}.log"),
-            "started_on": started,
-            "last_modified_on": started,
-            "timeout_minutes": 2880,
-            "launcher": service.launcher.name,
-        },
-        service.settings.max_concurrent_runs_per_transform,
-    )
-    return task_run_id
-
-
-def test_a_run_never_launched_fails_after_the_grace_period(glue: Any, service: GlueLabelingService) -> None:
-    transform_id = create(glue)
-    fresh = admit_unlaunched_run(service, transform_id, dt.timedelta(seconds=0))
-    stale = admit_unlaunched_run(service, transform_id, dt.timedelta(minutes=5))
-    assert status_of(glue, transform_id, fresh) == "STARTING"  # mid-launch, not lost
-    run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId=stale)
-    assert run["Status"] == "FAILED"
-    assert "never launched" in run["ErrorString"]
-
-
-@pytest.mark.xfail(
-    reason="bug: a cancelled run without a launcher handle stays STOPPING forever (reconcile only tries "
-    "STOPPING->FAILED, which ALLOWED_TRANSITIONS refuses) and holds a concurrency slot",
-    strict=True,
-)
-def test_cancelling_a_run_that_was_never_launched_frees_its_slot(
-    glue: Any, service: GlueLabelingService
-) -> None:
-    transform_id = create(glue)
-    task_run_id = admit_unlaunched_run(service, transform_id, dt.timedelta(minutes=5))
-    glue.cancel_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id)
-    assert status_of(glue, transform_id, task_run_id) in ("STOPPED", "FAILED")
-
-
-@pytest.mark.xfail(
-    reason="bug: CancelMLTaskRun arriving while StartMLLabelingSetGenerationTaskRun is launching the job "
-    "(run STARTING, no handle yet) moves the run to STOPPING but nobody ever signals the process that "
-    "the launcher then starts; the run stays STOPPING until the job ends by itself",
-    strict=True,
-)
-def test_a_cancel_during_the_launch_stops_the_job(
+def test_a_run_is_visible_only_once_its_job_is_launched(
     glue: Any, service: GlueLabelingService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Admission, launch and the ledger row with its handle are one step: no reader (a Get, a
+    Cancel, the sweeper) can see a STARTING run without a handle."""
     transform_id = create(glue)
     launch = service.launcher.start
+    seen_during_launch: list[Any] = []
 
-    def cancel_then_launch(task_run_id: str, job: str, arguments: dict[str, str]) -> str:
-        # The cancel request is served (by another server thread) before the launch returns.
-        service.cancel_ml_task_run({"TransformId": transform_id, "TaskRunId": task_run_id})
+    def observed_launch(task_run_id: str, job: str, arguments: dict[str, str]) -> str:
+        seen_during_launch.append(service.ledger.get(task_run_id))
         return launch(task_run_id, job, arguments)
 
-    monkeypatch.setattr(service.launcher, "start", cancel_then_launch)
+    monkeypatch.setattr(service.launcher, "start", observed_launch)
     task_run_id = start(glue, transform_id)
-    monkeypatch.undo()
-    wait_for(lambda: status_of(glue, transform_id, task_run_id) == "STOPPED", timeout=5)
+    assert seen_during_launch == [None]
+    handle = service.ledger.get(task_run_id)["launcher_handle"]
+    assert service.launcher.is_alive(handle) is True
+
+
+def test_a_run_past_its_timeout_is_stopped_and_timed_out(glue: Any, service: GlueLabelingService) -> None:
+    transform_id = create(glue, Timeout=1)
+    started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2)
+    admit_run(service.settings, transform_id, "tsk-late", started=started, timeout_minutes=1)
+    pid = pid_of(service, "tsk-late")
+
+    run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId="tsk-late")
+    assert run["Status"] == "TIMEOUT"
+    assert "Timeout of 1 minutes" in run["ErrorString"]
+    assert run["ExecutionTime"] >= 120
+    wait_for(lambda: _process_start_ticks(pid) is None)  # SIGKILLed
+    assert start(glue, transform_id).startswith("tsk-")  # the slot is free
+
+
+def test_a_stopping_run_whose_job_ignores_sigterm_is_killed_past_its_timeout(
+    glue: Any, service: GlueLabelingService
+) -> None:
+    transform_id = create(glue, Timeout=1)
+    stubborn = StubbornSleepLauncher(service.settings)
+    admit_run(
+        service.settings,
+        transform_id,
+        "tsk-stubborn",
+        started=dt.datetime.now(dt.timezone.utc),
+        timeout_minutes=1,
+        launch=lambda: stubborn.start("tsk-stubborn", "job", {}),
+    )
+    pid = pid_of(service, "tsk-stubborn")
+    assert glue.cancel_ml_task_run(TransformId=transform_id, TaskRunId="tsk-stubborn")["Status"] == "STOPPING"
+    time.sleep(0.3)
+    assert _process_start_ticks(pid) is not None  # SIGTERM ignored
+    assert status_of(glue, transform_id, "tsk-stubborn") == "STOPPING"
+    # Age the run past its Timeout rather than sleeping through it: the sweeper must now kill it.
+    ledger = service.ledger
+    ledger.record("tsk-stubborn", started_on=ledger.get("tsk-stubborn")["started_on"] - dt.timedelta(minutes=10))
+    wait_for(lambda: status_of(glue, transform_id, "tsk-stubborn") == "STOPPED", timeout=5)
+    assert _process_start_ticks(pid) is None
+
+
+def test_concurrent_starts_over_http(glue: Any, service: GlueLabelingService) -> None:
+    """The threaded server admits exactly the quota when many requests arrive at once."""
+    transform_id = create(glue)
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+    guard = threading.Lock()
+
+    def call() -> None:
+        barrier.wait(timeout=30)
+        try:
+            start(glue, transform_id)
+            outcome = "ok"
+        except ClientError as error:
+            outcome = error.response["Error"]["Code"]
+        with guard:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["ConcurrentRunsExceededException"] * 5 + ["ok"] * 3
+    assert len(glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"]) == 3
+
+
+def test_a_run_recorded_without_a_handle_is_failed_by_the_sweeper(glue: Any, service: GlueLabelingService) -> None:
+    """A launcher that gives no handle: no process can be found, so the sweeper calls it lost."""
+    transform_id = create(glue)
+    admit_run(service.settings, transform_id, "tsk-lost", started=dt.datetime.now(dt.timezone.utc), launch=lambda: "")
+    run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId="tsk-lost")
+    assert run["Status"] == "FAILED"
+    assert "ended without reporting a final status" in run["ErrorString"]
 
 
 # -- paging, sorting, filtering of task runs --------------------------------------------------
 
 
-@pytest.fixture
-def five_runs(app: GlueJsonApp, service: GlueLabelingService, glue: Any) -> tuple[str, list[dict[str, Any]]]:
-    """Five runs of one transform, in start order; the 2nd and 4th cancelled and STOPPED."""
-    app.service = GlueLabelingService(
-        dataclasses.replace(service.settings, max_concurrent_runs_per_transform=10), launcher=service.launcher
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """A state built once per module for the read-only paging/sorting/filtering tests."""
+
+    service: GlueLabelingService
+    glue: Any
+    transform_id: str
+    items: list[dict[str, Any]]
+
+
+@contextlib.contextmanager
+def scenario_service(
+    app: GlueJsonApp, base_settings: Settings, catalog_uri: str, directory: Path
+) -> Iterator[GlueLabelingService]:
+    state = dataclasses.replace(
+        base_settings, state_dir=str(directory / "state"), catalog_uri=catalog_uri, max_concurrent_runs_per_transform=10
     )
-    transform_id = create(glue)
-    ids = [start(glue, transform_id) for _ in range(5)]
-    for task_run_id in (ids[1], ids[3]):
-        glue.cancel_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id)
-    wait_for(lambda: all(status_of(glue, transform_id, ids[i]) == "STOPPED" for i in (1, 3)))
-    runs = [glue.get_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id) for task_run_id in ids]
-    return transform_id, runs
+    app.service = GlueLabelingService(state, launcher=SleepLauncher(state))
+    try:
+        yield app.service
+    finally:
+        kill_jobs(state)
+
+
+@pytest.fixture(scope="module")
+def runs_scenario(
+    app: GlueJsonApp,
+    module_glue: Any,
+    base_settings: Settings,
+    catalog_uri: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Scenario]:
+    """Five runs of one transform, in start order; the 2nd and 4th cancelled and STOPPED."""
+    glue = module_glue
+    with scenario_service(app, base_settings, catalog_uri, tmp_path_factory.mktemp("runs")) as service:
+        transform_id = create(glue)
+        ids = [start(glue, transform_id) for _ in range(5)]
+        for task_run_id in (ids[1], ids[3]):
+            glue.cancel_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id)
+        wait_for(lambda: all(status_of(glue, transform_id, ids[i]) == "STOPPED" for i in (1, 3)))
+        runs = [glue.get_ml_task_run(TransformId=transform_id, TaskRunId=task_run_id) for task_run_id in ids]
+        yield Scenario(service, glue, transform_id, runs)
+
+
+@pytest.fixture
+def five_runs(app: GlueJsonApp, runs_scenario: Scenario) -> Scenario:
+    app.service = runs_scenario.service
+    return runs_scenario
 
 
 def _run_ids(glue: Any, transform_id: str, **request: Any) -> list[str]:
     return [r["TaskRunId"] for r in glue.get_ml_task_runs(TransformId=transform_id, **request)["TaskRuns"]]
 
 
-def test_task_run_paging(glue: Any, five_runs: tuple[str, list[dict[str, Any]]]) -> None:
-    transform_id, runs = five_runs
+def test_task_run_paging(five_runs: Scenario) -> None:
+    glue, transform_id, runs = five_runs.glue, five_runs.transform_id, five_runs.items
     ids = [r["TaskRunId"] for r in runs]
     pages = all_pages(glue.get_ml_task_runs, "TaskRuns", TransformId=transform_id, MaxResults=2)
     assert [len(page) for page in pages] == [2, 2, 1]
@@ -797,8 +867,8 @@ def test_task_run_paging(glue: Any, five_runs: tuple[str, list[dict[str, Any]]])
             glue.get_ml_task_runs(TransformId=transform_id, NextToken=token)
 
 
-def test_task_run_sorting(glue: Any, five_runs: tuple[str, list[dict[str, Any]]]) -> None:
-    transform_id, runs = five_runs
+def test_task_run_sorting(five_runs: Scenario) -> None:
+    glue, transform_id, runs = five_runs.glue, five_runs.transform_id, five_runs.items
     ids = [r["TaskRunId"] for r in runs]
 
     def ordered(column: str, direction: str) -> list[str]:
@@ -824,8 +894,8 @@ def test_task_run_sorting(glue: Any, five_runs: tuple[str, list[dict[str, Any]]]
     assert [r["TaskRunId"] for page in pages for r in page] == ids
 
 
-def test_task_run_filtering(glue: Any, five_runs: tuple[str, list[dict[str, Any]]]) -> None:
-    transform_id, runs = five_runs
+def test_task_run_filtering(five_runs: Scenario) -> None:
+    glue, transform_id, runs = five_runs.glue, five_runs.transform_id, five_runs.items
     ids = [r["TaskRunId"] for r in runs]
     ascending = {"Sort": {"Column": "STARTED", "SortDirection": "ASCENDING"}}
 
@@ -859,15 +929,31 @@ def test_task_run_filtering(glue: Any, five_runs: tuple[str, list[dict[str, Any]
 NAMES = ("delta", "alpha", "echo", "charlie", "bravo")
 
 
-@pytest.fixture
-def five_transforms(glue: Any) -> list[dict[str, Any]]:
+@pytest.fixture(scope="module")
+def transforms_scenario(
+    app: GlueJsonApp,
+    module_glue: Any,
+    base_settings: Settings,
+    catalog_uri: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Scenario]:
     """Five transforms created in NAMES order; 'alpha' and 'echo' tagged team=a."""
-    ids = [create(glue, name, Tags={"team": "a"} if name in ("alpha", "echo") else {}) for name in NAMES]
-    return [glue.get_ml_transform(TransformId=transform_id) for transform_id in ids]
+    glue = module_glue
+    with scenario_service(app, base_settings, catalog_uri, tmp_path_factory.mktemp("transforms")) as service:
+        ids = [create(glue, name, Tags={"team": "a"} if name in ("alpha", "echo") else {}) for name in NAMES]
+        transforms = [glue.get_ml_transform(TransformId=transform_id) for transform_id in ids]
+        yield Scenario(service, glue, "", transforms)
 
 
-def test_transform_paging(glue: Any, five_transforms: list[dict[str, Any]]) -> None:
-    ids = [t["TransformId"] for t in five_transforms]
+@pytest.fixture
+def five_transforms(app: GlueJsonApp, transforms_scenario: Scenario) -> Scenario:
+    app.service = transforms_scenario.service
+    return transforms_scenario
+
+
+def test_transform_paging(five_transforms: Scenario) -> None:
+    glue = five_transforms.glue
+    ids = [t["TransformId"] for t in five_transforms.items]
     pages = all_pages(glue.list_ml_transforms, "TransformIds", MaxResults=2)
     assert pages == [ids[:2], ids[2:4], ids[4:]]
     pages = all_pages(glue.get_ml_transforms, "Transforms", MaxResults=2)
@@ -877,14 +963,15 @@ def test_transform_paging(glue: Any, five_transforms: list[dict[str, Any]]) -> N
             call(NextToken="garbage")
 
 
-def test_transform_sorting(glue: Any, five_transforms: list[dict[str, Any]]) -> None:
-    by_name = sorted(five_transforms, key=lambda t: t["Name"])
+def test_transform_sorting(five_transforms: Scenario) -> None:
+    glue = five_transforms.glue
+    by_name = sorted(five_transforms.items, key=lambda t: t["Name"])
     ascending = glue.get_ml_transforms(Sort={"Column": "NAME", "SortDirection": "ASCENDING"})["Transforms"]
     assert [t["Name"] for t in ascending] == sorted(NAMES)
     descending = glue.list_ml_transforms(Sort={"Column": "NAME", "SortDirection": "DESCENDING"})
     assert descending["TransformIds"] == [t["TransformId"] for t in by_name][::-1]
     created = glue.list_ml_transforms(Sort={"Column": "CREATED", "SortDirection": "DESCENDING"})
-    assert created["TransformIds"] == [t["TransformId"] for t in five_transforms][::-1]
+    assert created["TransformIds"] == [t["TransformId"] for t in five_transforms.items][::-1]
     pages = all_pages(
         glue.list_ml_transforms,
         "TransformIds",
@@ -894,8 +981,9 @@ def test_transform_sorting(glue: Any, five_transforms: list[dict[str, Any]]) -> 
     assert [i for page in pages for i in page] == [t["TransformId"] for t in by_name]
 
 
-def test_transform_filtering(glue: Any, five_transforms: list[dict[str, Any]]) -> None:
-    ids = {t["Name"]: t["TransformId"] for t in five_transforms}
+def test_transform_filtering(five_transforms: Scenario) -> None:
+    glue = five_transforms.glue
+    ids = {t["Name"]: t["TransformId"] for t in five_transforms.items}
 
     def listed(**request: Any) -> list[str]:
         return glue.list_ml_transforms(**request)["TransformIds"]
@@ -905,8 +993,8 @@ def test_transform_filtering(glue: Any, five_transforms: list[dict[str, Any]]) -
     assert listed(Filter={"Status": "NOT_READY"}) == [ids[n] for n in NAMES]
     assert listed(Filter={"Status": "READY"}) == []
     assert listed(Filter={"TransformType": "FIND_MATCHES"}) == [ids[n] for n in NAMES]
-    assert listed(Filter={"CreatedAfter": five_transforms[2]["CreatedOn"]}) == [ids["charlie"], ids["bravo"]]
-    assert listed(Filter={"CreatedBefore": five_transforms[1]["CreatedOn"]}) == [ids["delta"]]
+    assert listed(Filter={"CreatedAfter": five_transforms.items[2]["CreatedOn"]}) == [ids["charlie"], ids["bravo"]]
+    assert listed(Filter={"CreatedBefore": five_transforms.items[1]["CreatedOn"]}) == [ids["delta"]]
     assert listed(Filter={"Schema": [{"Name": "city", "DataType": "string"}]}) == [ids[n] for n in NAMES]
     assert listed(Filter={"Schema": [{"Name": "city", "DataType": "int"}]}) == []
     assert listed(Tags={"team": "a"}) == [ids["alpha"], ids["echo"]]

@@ -9,7 +9,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 _ACCENTED = "àáâãäåāçćčèéêëēęìíîïīłñńòóôõöøōśšùúûüūýÿžźż"
-_PLAIN = "aaaaaaaccceeeeeeiiiiilnnooooooosssuuuuuyyzzz"
+_PLAIN = "aaaaaaaccceeeeeeiiiiilnnoooooooss" + "uuuuuyyzzz"
+assert len(_ACCENTED) == len(_PLAIN), "translate() pairs the two strings character by character"
 
 
 def comparison_column(index: int) -> str:

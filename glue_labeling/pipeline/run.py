@@ -57,8 +57,11 @@ def match_threshold(precision_recall_tradeoff: float) -> float:
 
 
 class RunReport:
-    def __init__(self, ledger: TaskRunLedger, task_run_id: str) -> None:
-        self.ledger, self.task_run_id = ledger, task_run_id
+    """Stage timings and figures; `publish` gets them after every stage (the job writes them
+    to the run's ledger row, so progress shows while the run works)."""
+
+    def __init__(self, publish: Callable[[dict[str, Any]], None] = lambda figures: None) -> None:
+        self.publish = publish
         self.figures: dict[str, Any] = {"stage_seconds": {}}
 
     def stage(self, name: str, work: Callable[[], T], **describe: Callable[[T], Any]) -> T:
@@ -74,7 +77,7 @@ class RunReport:
             self.figures["stage_seconds"][name],
             {k: self.figures[k] for k in describe},
         )
-        self.ledger.record(self.task_run_id, run_report=json.dumps(self.figures))
+        self.publish(self.figures)
         return result
 
 
@@ -161,7 +164,7 @@ def run_task(spark: SparkSession, settings: Settings, task_run_id: str) -> int:
     if not ledger.transition(task_run_id, RUNNING):
         log.warning("task run %s is %s; not starting it", task_run_id, run["status"])
         return 1
-    report = RunReport(ledger, task_run_id)
+    report = RunReport(lambda figures: ledger.record(task_run_id, run_report=json.dumps(figures)))
     try:
         transform = TransformRegistry(settings).get(run["transform_id"])
         if transform is None:

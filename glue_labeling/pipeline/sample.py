@@ -34,8 +34,9 @@ class SamplingConfig:
     bands: int = 5
 
     def __post_init__(self) -> None:
-        if not 2 <= self.min_rows <= self.max_rows <= MAX_ROWS_PER_SET:
-            raise ValueError(f"need 2 <= min_rows <= max_rows <= {MAX_ROWS_PER_SET}")
+        # min_rows < max_rows leaves room for a group of two in any set not yet full.
+        if not 2 <= self.min_rows < self.max_rows <= MAX_ROWS_PER_SET:
+            raise ValueError(f"need 2 <= min_rows < max_rows <= {MAX_ROWS_PER_SET}")
 
 
 def _ranked_anchors(scored: DataFrame, threshold: float, config: SamplingConfig) -> list[int]:
@@ -135,7 +136,7 @@ def sample_labeling_sets(
     config: SamplingConfig,
 ) -> DataFrame:
     """(labeling_set_id, _gl_id) for the chosen records."""
-    anchors = _ranked_anchors(scored, threshold, config)
+    anchors = list(dict.fromkeys(_ranked_anchors(scored, threshold, config)))  # first place of each
     anchor_frame = spark.createDataFrame([(a,) for a in anchors], "anchor long")
     edges = scored.select(F.col("id_l").alias("anchor"), F.col("id_r").alias("other"), "match_score").unionByName(
         scored.select(F.col("id_r").alias("anchor"), F.col("id_l").alias("other"), "match_score")

