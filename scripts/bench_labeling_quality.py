@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
+from glue_labeling.catalog import LocalCatalog
 from glue_labeling.pipeline.run import RunReport, generate_labeling_set
 from glue_labeling.pipeline.sample import SamplingConfig
 from glue_labeling.settings import load_settings
@@ -65,23 +66,22 @@ def main(argv: list[str]) -> int:
     settings = dataclasses.replace(load_settings(), state_dir=str(work / "state"), spark_shuffle_partitions=4)
     spark = get_or_create_session(settings, app_name="labeling quality")
     tables, entity = febrl(spark, args.data) if args.data != "generated" else generated(spark, args.rows, args.seed)
-    spark.sql("CREATE DATABASE IF NOT EXISTS quality")
+    catalog = LocalCatalog(settings)
     names = []
     for index, table in enumerate(tables):
         table.write.mode("overwrite").parquet(str(work / f"t{index}"))
-        spark.read.parquet(str(work / f"t{index}")).createOrReplaceTempView(f"t{index}")
-        spark.sql(f"CREATE OR REPLACE TABLE quality.t{index} USING parquet LOCATION '{work / f't{index}'}'")
+        catalog.register(spark, "quality", f"t{index}", str(work / f"t{index}"), "parquet")
         names.append({"DatabaseName": "quality", "TableName": f"t{index}"})
     transform = {
         "InputRecordTables": names,
         "Parameters": {"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": KEY}},
     }
     report = RunReport()
-    location = generate_labeling_set(
-        spark, transform, f"file://{work / 'out'}", "quality-run", report, None, SamplingConfig(seed=args.seed)
+    result = generate_labeling_set(
+        spark, transform, f"file://{work / 'out'}", "quality-run", report, catalog, SamplingConfig(seed=args.seed)
     )
     sets: dict[str, list[str]] = defaultdict(list)
-    for path in Path(location.removeprefix("file:")).glob("labeling_set=*/*.csv"):
+    for path in Path(result.location.removeprefix("file:")).glob("labeling_set=*/*.csv"):
         for row in csv.DictReader(path.open(encoding="utf-8")):
             sets[row["labeling_set_id"]].append(row[KEY])
     informative, matching, asked = 0, 0, 0
@@ -93,7 +93,14 @@ def main(argv: list[str]) -> int:
         asked += len(pairs)
 
     true_pairs = _true_pairs(entity, linkage=len(tables) == 2, tables=tables)
-    candidates = report.figures["candidate_pairs"]
+    ids = result.records.select("_gl_id", KEY)
+    candidates = {
+        frozenset((row.l, row.r))
+        for row in result.scored_pairs.join(ids.toDF("id_l", "l"), "id_l")
+        .join(ids.toDF("id_r", "r"), "id_r")
+        .select("l", "r")
+        .collect()
+    }
     sizes = [t.count() for t in tables]
     all_pairs = sizes[0] * sizes[1] if len(sizes) == 2 else sizes[0] * (sizes[0] - 1) // 2
     print(
@@ -109,6 +116,7 @@ def main(argv: list[str]) -> int:
                 "rows_per_set": sorted(len(m) for m in sets.values()),
                 "informative_set_share": round(informative / max(len(sets), 1), 3),
                 "matching_share_of_pairs_asked": round(matching / max(asked, 1), 3),
+                "candidate_pairs_per_rule": report.figures["candidate_pairs_per_rule"],
                 "stage_seconds": report.figures["stage_seconds"],
             },
             indent=2,

@@ -24,8 +24,8 @@ from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.normalize import comparison_column
 
 DEFAULT_MAX_BLOCK_SIZE = 500
-# A column whose distinct values are at least this share of the rows identifies records well
-# enough for an exact rule on its own (phone, e-mail, date of birth; not surname or city).
+# A column with at least this many distinct values per row (blocks of five on average) identifies
+# records well enough for an exact rule on its own (phone, e-mail; not surname or city).
 IDENTIFYING_DISTINCT_RATIO = 0.2
 # Columns null in more rows than this cannot carry a rule.
 MIN_NON_NULL_RATIO = 0.3

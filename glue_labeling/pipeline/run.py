@@ -6,6 +6,7 @@ its timing and figures in the run's ledger row (`run_report`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -56,6 +57,13 @@ def match_threshold(precision_recall_tradeoff: float) -> float:
     return NEUTRAL_THRESHOLD + (precision_recall_tradeoff - 0.5) * 2 * THRESHOLD_SPAN
 
 
+@dataclasses.dataclass(frozen=True)
+class LabelingSetResult:
+    location: str
+    records: DataFrame  # the input with `_gl_id`, `_gl_source`
+    scored_pairs: DataFrame  # (id_l, id_r, rule, _gl_sim<i>..., match_score), checkpointed
+
+
 class RunReport:
     """Stage timings and figures; `publish` gets them after every stage (the job writes them
     to the run's ledger row, so progress shows while the run works)."""
@@ -90,7 +98,7 @@ def generate_labeling_set(
     catalog: LocalCatalog | None,
     sampling: SamplingConfig = DEFAULT_SAMPLING,
     max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
-) -> str:
+) -> LabelingSetResult:
     parameters = transform["Parameters"].get("FindMatchesParameters", {})
     key = parameters["PrimaryKeyColumnName"]
     tables = transform["InputRecordTables"]
@@ -148,11 +156,12 @@ def generate_labeling_set(
         labeling_sets=lambda df: df.select("labeling_set_id").distinct().count(),
         labeling_set_rows=lambda df: df.count(),
     )
-    return report.stage(
+    location = report.stage(
         "write",
         lambda: write_labeling_set(spark, labeling_set_rows(loaded, sets, data_columns), output_uri, task_run_id),
         output_location=lambda location: location,
     )
+    return LabelingSetResult(location, loaded, scored)
 
 
 def run_task(spark: SparkSession, settings: Settings, task_run_id: str) -> int:
@@ -171,7 +180,7 @@ def run_task(spark: SparkSession, settings: Settings, task_run_id: str) -> int:
             raise InputDataError(f"transform {run['transform_id']} was deleted")
         location = generate_labeling_set(
             spark, transform, run["output_s3_path"], task_run_id, report, LocalCatalog(settings)
-        )
+        ).location
     except RunStopped:
         log.warning("task run %s stopped on request", task_run_id)
         _discard_staging(spark, run["output_s3_path"], task_run_id)

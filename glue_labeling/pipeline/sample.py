@@ -32,6 +32,9 @@ class SamplingConfig:
     band_share: float = 0.2
     seed: int = 17
     bands: int = 5
+    # An anchor group is the anchor and its strongest neighbours, up to this many rows, so a set
+    # holds two or three groups: matches within groups, clear non-matches across them.
+    max_group_rows: int = 6
 
     def __post_init__(self) -> None:
         # min_rows < max_rows leaves room for a group of two in any set not yet full.
@@ -108,7 +111,7 @@ def pack_labeling_sets(
         room = config.max_rows - len(current)
         group = [anchor]
         for neighbour, _score in neighbours.get(anchor, []):
-            if len(group) >= min(room, config.max_rows // 2 + 1):
+            if len(group) >= min(room, config.max_group_rows):
                 break
             if neighbour not in used and neighbour not in group:
                 group.append(neighbour)
