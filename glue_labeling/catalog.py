@@ -83,8 +83,7 @@ class LocalCatalog:
         # Replace any earlier definition: the table may have been registered anew since.
         spark.sql(f"DROP TABLE IF EXISTS `{database_name}`.`{table_name}`")
         spark.sql(
-            f"CREATE TABLE `{database_name}`.`{table_name}` USING {entry['format']}"
-            f"{options} LOCATION '{location}'"
+            f"CREATE TABLE `{database_name}`.`{table_name}` USING {entry['format']}{options} LOCATION '{location}'"
         )
         return True
 

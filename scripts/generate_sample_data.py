@@ -444,9 +444,7 @@ def _with_clean_attributes(df: DataFrame, seed: int) -> DataFrame:
     )
     pd = F.col("_phone_digits")
     mobile = F.concat(_part(pd, 1, 4), F.lit(" "), _part(pd, 5, 3), F.lit(" "), _part(pd, 8, 3))
-    landline = F.concat(
-        F.lit("("), _part(pd, 1, 2), F.lit(") "), _part(pd, 3, 4), F.lit(" "), _part(pd, 7, 4)
-    )
+    landline = F.concat(F.lit("("), _part(pd, 1, 2), F.lit(") "), _part(pd, 3, 4), F.lit(" "), _part(pd, 7, 4))
     domain = _pick(EMAIL_DOMAINS, _skewed_index(_u("domain"), len(EMAIL_DOMAINS), 2.0))
     street_type = _pick(tuple(t for t, _ in STREET_TYPES), F.col("_type_idx"))
     return df.withColumns(
@@ -537,12 +535,8 @@ def _with_corruptions(df: DataFrame, seed: int) -> DataFrame:
 
     # 2. Abbreviation: street type ("Street" -> "St") or given name -> initial.
     is_abbr, on_address = F.col("_f_abbreviate"), _u("abbr_field") < F.lit(0.6)
-    abbreviated = F.concat(
-        F.col("_street"), F.lit(" "), _pick(tuple(a for _, a in STREET_TYPES), F.col("_type_idx"))
-    )
-    initial = F.concat(
-        F.substr(given, one, one), F.when(_u("abbr_dot") < F.lit(0.3), F.lit(".")).otherwise(F.lit(""))
-    )
+    abbreviated = F.concat(F.col("_street"), F.lit(" "), _pick(tuple(a for _, a in STREET_TYPES), F.col("_type_idx")))
+    initial = F.concat(F.substr(given, one, one), F.when(_u("abbr_dot") < F.lit(0.3), F.lit(".")).otherwise(F.lit("")))
     df = df.withColumns(
         {
             "address": F.when(is_abbr & on_address, abbreviated).otherwise(address),
@@ -589,9 +583,7 @@ def _with_corruptions(df: DataFrame, seed: int) -> DataFrame:
     day, month = F.dayofmonth(dob), F.month(dob)
     shifted = F.date_add(dob, F.when(_u("dob_shift") < F.lit(0.5), F.lit(-1)).otherwise(one))
     transposed = F.when((day <= F.lit(12)) & (day != month), F.make_date(F.year(dob), day, month))
-    df = df.withColumn(
-        "_dob", F.when(F.col("_f_dob_transpose"), transposed.otherwise(shifted)).otherwise(dob)
-    )
+    df = df.withColumn("_dob", F.when(F.col("_f_dob_transpose"), transposed.otherwise(shifted)).otherwise(dob))
 
     # 7. Postcode with one digit mistyped (always a different digit).
     pc = F.col("postcode")
@@ -653,9 +645,7 @@ def _session() -> SparkSession:
         try:
             return get_or_create_session()
         except Exception as exc:  # e.g. Delta jars not cached yet: generation does not need them
-            print(
-                f"generate_sample_data: project session unavailable ({exc}); using local[2]", file=sys.stderr
-            )
+            print(f"generate_sample_data: project session unavailable ({exc}); using local[2]", file=sys.stderr)
     return (
         SparkSession.builder.master("local[2]")
         .appName("generate-sample-data")

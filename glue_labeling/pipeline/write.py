@@ -20,14 +20,11 @@ PARTITION_COLUMN = "labeling_set"
 
 def labeling_set_rows(records: DataFrame, sets: DataFrame, data_columns: list[str]) -> DataFrame:
     """The CSV rows: labeling_set_id, an empty label, then every input column in input order."""
-    return (
-        sets.join(records, RECORD_ID)
-        .select(
-            "labeling_set_id",
-            F.lit(None).cast("string").alias("label"),
-            *[F.col(f"`{name}`") for name in data_columns],
-            F.col("labeling_set_id").alias(PARTITION_COLUMN),
-        )
+    return sets.join(records, RECORD_ID).select(
+        "labeling_set_id",
+        F.lit(None).cast("string").alias("label"),
+        *[F.col(f"`{name}`") for name in data_columns],
+        F.col("labeling_set_id").alias(PARTITION_COLUMN),
     )
 
 
