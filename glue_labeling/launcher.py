@@ -29,6 +29,11 @@ class Launcher(Protocol):
 
     def is_alive(self, handle: str) -> bool | None: ...
 
+    def final_status(self, handle: str) -> str | None:
+        """The task-run status the platform's verdict on an ended run implies (SUCCEEDED,
+        FAILED, STOPPED, TIMEOUT); None while alive, or when the platform keeps no verdict."""
+        ...
+
     def stop(self, handle: str, force: bool = False) -> None: ...
 
 
@@ -96,6 +101,10 @@ class LocalLauncher:
         current = _process_start_ticks(int(pid))
         return current is not None and (not ticks or current == ticks)
 
+    def final_status(self, handle: str) -> str | None:
+        """Always None: an ended local process leaves no verdict but what the job wrote to the ledger."""
+        return None
+
     def stop(self, handle: str, force: bool = False) -> None:
         if not self.is_alive(handle):
             return
@@ -105,6 +114,11 @@ class LocalLauncher:
 
 
 def launcher_for(settings: Settings) -> Launcher:
+    """The launcher the `launcher` setting names: local, emr, emr-serverless or glue."""
     if settings.launcher == "local":
         return LocalLauncher(settings)
-    raise ValueError(f"unknown launcher {settings.launcher!r}; this build supports: local")
+    from glue_labeling.launchers import REMOTE_LAUNCHERS, remote_launcher  # boto3 only when wanted
+
+    if settings.launcher in REMOTE_LAUNCHERS:
+        return remote_launcher(settings)
+    raise ValueError(f"unknown launcher {settings.launcher!r}; choose one of local, {', '.join(REMOTE_LAUNCHERS)}")

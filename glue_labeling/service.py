@@ -13,7 +13,6 @@ import binascii
 import datetime as dt
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,7 @@ from glue_labeling.contract import (
     validate_request,
 )
 from glue_labeling.contract.errors import AlreadyExistsException, UnknownOperationException
+from glue_labeling.contract.uris import validate_output_uri
 from glue_labeling.launcher import Launcher, launcher_for
 from glue_labeling.ledger import (
     ACTIVE_STATUSES,
@@ -47,24 +47,6 @@ DEFAULT_TIMEOUT_MINUTES = 2880
 DEFAULT_MAX_RESULTS = 100
 # A job asked to stop (SIGTERM) that is still alive after this long is killed.
 STOP_GRACE = dt.timedelta(seconds=60)
-
-# S3 bucket naming rules (3-63 chars, lower case letters, digits, dots, hyphens; starts and ends
-# with a letter or digit; not an IP address).
-_BUCKET = re.compile(r"^(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-OUTPUT_SCHEMES = ("s3://", "s3a://", "file://")
-
-
-def validate_output_uri(member: str, uri: str) -> None:
-    """s3:// and s3a:// URIs with a valid bucket; file:// is the documented local extension."""
-    if not uri.startswith(OUTPUT_SCHEMES):
-        raise InvalidInputException(f"{member}: must be an s3:// (or s3a://, file://) URI, got '{uri}'")
-    if uri.startswith("file://"):
-        if not uri[len("file://") :].startswith("/"):
-            raise InvalidInputException(f"{member}: a file:// URI must hold an absolute path")
-        return
-    bucket = uri.split("://", 1)[1].split("/", 1)[0]
-    if not _BUCKET.match(bucket) or ".." in bucket:
-        raise InvalidInputException(f"{member}: '{bucket}' is not a valid S3 bucket name")
 
 
 def _new_id(prefix: str) -> str:
@@ -132,7 +114,7 @@ class GlueLabelingService:
             return handler(request)
         except GlueError:
             raise
-        except Exception as error:
+        except Exception as error:  # the contract's answer to anything unexpected: HTTP 500
             raise InternalServiceException(f"{type(error).__name__}: {error}") from error
 
     # -- transforms ---------------------------------------------------------------------------

@@ -45,8 +45,22 @@ class Settings:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     s3_region: str = "us-east-1"
-    # Which launcher runs the Spark job of a task run.
+    # Which launcher runs the Spark job of a task run: local | emr | emr-serverless | glue.
     launcher: str = "local"
+    # Remote launchers only (see glue_labeling/launchers/); "local" ignores all of these.
+    # AWS region of the EMR / EMR Serverless / Glue APIs; empty means the SDK's default chain.
+    aws_region: str = ""
+    # S3 prefix of the job bundle: the job script is <job_bundle_uri>/jobs/<script> (EMR, EMR Serverless).
+    job_bundle_uri: str = ""
+    # launcher = "emr": the running cluster (j-...) that gets one step per task run.
+    emr_cluster_id: str = ""
+    # launcher = "emr-serverless": the Spark application, the job runtime role, and (optional) an
+    # S3 prefix for the driver/executor logs.
+    emr_serverless_application_id: str = ""
+    emr_serverless_execution_role_arn: str = ""
+    emr_serverless_log_uri: str = ""
+    # launcher = "glue": an existing Glue job whose script is jobs/labeling_set_generation.py.
+    glue_job_name: str = ""
 
     def to_environment(self) -> dict[str, str]:
         """These settings as GLUE_LABELING_* variables, for a child process to load unchanged."""

@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 
+from glue_labeling.launchers.job_arguments import export_settings_arguments
 from glue_labeling.pipeline.run import RunStopped, run_task
 from glue_labeling.settings import load_settings
 from glue_labeling.spark import get_or_create_session
@@ -22,11 +23,18 @@ def _stop(signum: int, frame: object) -> None:
     raise RunStopped(f"signal {signum}")
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    """--task-run-id and --transform-id; GLUE_LABELING_* arguments (a Glue run's settings) go
+    to the environment; other arguments (Glue's --JOB_NAME, --TempDir, ...) are ignored."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument("--task-run-id", required=True)
     parser.add_argument("--transform-id", required=True)
-    args, _platform_arguments = parser.parse_known_args(argv)
+    args, _platform_arguments = parser.parse_known_args(export_settings_arguments(argv))
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse_arguments(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stdout)
     signal.signal(signal.SIGTERM, _stop)
     settings = load_settings()

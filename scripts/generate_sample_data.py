@@ -292,7 +292,8 @@ ROWS_PER_PARTITION = 125_000
 def _uniform(seed: int, salt: str, key: str) -> Column:
     """Uniform double in [0, 1) from a hash of (seed, salt, key): partition-independent randomness."""
     h = F.xxhash64(F.lit(seed), F.lit(salt), F.col(key))
-    return F.shiftrightunsigned(h, 11).cast("double") / F.lit(_TWO_POW_53)
+    # Multiplying (not dividing) keeps the column non-nullable, which keeps generated code compact.
+    return F.shiftrightunsigned(h, 11).cast("double") * F.lit(1.0 / _TWO_POW_53)
 
 
 def _with_uniforms(df: DataFrame, seed: int, key: str, salts: tuple[str, ...]) -> DataFrame:
@@ -341,6 +342,22 @@ def _email_token(name: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Generation
 # --------------------------------------------------------------------------------------------
+def _partitions(plan: DuplicatePlan) -> int:
+    """Partition count from the row count only, so the output order never depends on the cluster."""
+    return max(1, min(4096, math.ceil(plan.n_records / ROWS_PER_PARTITION)))
+
+
+def _stage_break(df: DataFrame, partitions: int) -> DataFrame:
+    """End the whole-stage-codegen pipeline here, without moving any data.
+
+    Why: Spark fuses chained projections into one generated Java method. Past 8000 bytes of bytecode
+    the JVM refuses to JIT-compile a method, and this generator's method would be ~25 KB, running
+    interpreted at ~3x the cost. ``coalesce`` to the current partition count is a narrow no-op that
+    does not take part in code generation, so it splits the pipeline into separately compiled parts.
+    """
+    return df.coalesce(partitions)
+
+
 def _base_frame(spark: SparkSession, plan: DuplicatePlan, seed: int) -> DataFrame:
     """Row ids in their final (shuffled) order, entity assignment, record/entity ids.
 
@@ -370,7 +387,7 @@ def _base_frame(spark: SparkSession, plan: DuplicatePlan, seed: int) -> DataFram
     )
     record_num = F.pmod(F.lit(a_rec) * F.col("id") + F.lit(b_rec), F.lit(max(plan.n_records, 1)))
 
-    partitions = max(1, min(4096, math.ceil(plan.n_records / ROWS_PER_PARTITION)))
+    partitions = _partitions(plan)
     order = ("_order", "id")  # the id breaks (astronomically unlikely) hash ties
     ids = (
         spark.range(plan.n_records)
@@ -386,7 +403,7 @@ def _base_frame(spark: SparkSession, plan: DuplicatePlan, seed: int) -> DataFram
     ).withColumn("entity_id", F.concat(F.lit("e"), F.lpad(F.col("eid").cast("string"), width, "0")))
 
 
-def _with_clean_attributes(df: DataFrame, seed: int) -> DataFrame:
+def _with_clean_attributes(df: DataFrame, seed: int, partitions: int) -> DataFrame:
     """The entity's true attributes, a pure function of the entity index ``eid``.
 
     Why keyed by entity: originals and their duplicates compute identical clean values without a
@@ -403,6 +420,7 @@ def _with_clean_attributes(df: DataFrame, seed: int) -> DataFrame:
             "_digits8": F.lpad(F.floor(_u("phone") * F.lit(1e8)).cast("long").cast("string"), 8, "0"),
         }
     )
+    df = _stage_break(df, partitions)
     sub = F.col("_sub")
     d8 = F.col("_digits8")
     one = F.lit(1)
@@ -497,14 +515,15 @@ def _typo(s: Column, n: Column, pos: Column, swap_pos: Column, letter: Column, u
     return F.when(n >= F.lit(3), op).otherwise(s)
 
 
-def _with_corruptions(df: DataFrame, seed: int) -> DataFrame:
+def _with_corruptions(df: DataFrame, seed: int, partitions: int) -> DataFrame:
     """Apply the chosen corruptions to each duplicate row (random draws keyed by row ``id``).
 
     Corruptions are applied as successive projections, in a fixed order (typo, abbreviation, name
     swap, case/whitespace, phone format, date transposition, postcode typo, missing value last so
     that nulling is never undone). Helper columns are only computed for rows that need them.
     """
-    df = _with_corruption_flags(_with_uniforms(df, seed, "id", ROW_SALTS))
+    df = _with_corruption_flags(_with_uniforms(_stage_break(df, partitions), seed, "id", ROW_SALTS))
+    df = _stage_break(df, partitions)
     one = F.lit(1)
     given, surname, address = F.col("given_name"), F.col("surname"), F.col("address")
 
@@ -532,6 +551,8 @@ def _with_corruptions(df: DataFrame, seed: int) -> DataFrame:
             "surname": F.when(is_typo & ~on_given, F.col("_t")).otherwise(surname),
         }
     )
+
+    df = _stage_break(df, partitions)
 
     # 2. Abbreviation: street type ("Street" -> "St") or given name -> initial.
     is_abbr, on_address = F.col("_f_abbreviate"), _u("abbr_field") < F.lit(0.6)
@@ -569,6 +590,8 @@ def _with_corruptions(df: DataFrame, seed: int) -> DataFrame:
             "address": F.when(spaced, F.regexp_replace(address, " ", "  ")).otherwise(address),
         }
     )
+
+    df = _stage_break(df, partitions)
 
     # 5. Phone reformatted: bare digits, international, or dashed.
     digits = F.col("_phone_digits")
@@ -625,7 +648,9 @@ def generate(
     plan = plan_duplicates(n_records, duplicate_rate)
     base = _base_frame(spark, plan, seed)
     truth = base.select(*TRUTH_COLUMNS).orderBy("record_id")
-    records = _with_corruptions(_with_clean_attributes(base, seed), seed).select(*RECORD_COLUMNS)
+    partitions = _partitions(plan)
+    records = _with_corruptions(_with_clean_attributes(base, seed, partitions), seed, partitions)
+    records = records.select(*RECORD_COLUMNS)
     return records, truth
 
 

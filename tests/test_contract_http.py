@@ -15,6 +15,8 @@ import http.client
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -1006,3 +1008,30 @@ def test_transform_filtering(five_transforms: Scenario) -> None:
 def test_each_test_gets_a_fresh_state(glue: Any, service: GlueLabelingService, tmp_path: Path) -> None:
     assert glue.list_ml_transforms()["TransformIds"] == []
     assert Path(service.settings.state_dir).is_relative_to(tmp_path)
+
+
+def test_a_ledger_that_cannot_be_reached_in_time_is_operation_timeout(
+    glue: Any, app: GlueJsonApp, state: Settings
+) -> None:
+    impatient = dataclasses.replace(state, operation_timeout_seconds=0.3)
+    app.service = GlueLabelingService(impatient, launcher=SleepLauncher(impatient))
+    transform_id = create(glue)
+    # Another process holding the ledger's lock looks, from here, like a ledger that is unreachable.
+    hold_lock = (
+        "import filelock, sys, time\n"
+        "lock = filelock.FileLock(sys.argv[1])\n"
+        "lock.acquire()\n"
+        "print('held', flush=True)\n"
+        "time.sleep(30)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold_lock, str(impatient.locks_dir / "ledger.lock")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(glue.exceptions.OperationTimeoutException):
+            start(glue, transform_id)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"] == []

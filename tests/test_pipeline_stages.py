@@ -429,12 +429,14 @@ def test_pack_labeling_sets_invariants(config: SamplingConfig) -> None:
 
 
 def test_pack_labeling_sets_one_anchor_per_component() -> None:
-    config = SamplingConfig(sets=10, min_rows=2, max_rows=3)
+    config = SamplingConfig(sets=10, min_rows=2, max_rows=3, max_group_rows=2)
     neighbours = {1: [(10, 0.9)], 2: [(20, 0.9)], 5: [(50, 0.9), (51, 0.8)], 6: []}
     sets = pack_labeling_sets([1, 5, 2, 6, 1], neighbours, {1: 1, 2: 1, 5: 5}, config)
     assert sets == [[1, 10], [5, 50]]  # 2 shares 1's component; 6 has no neighbour
     assert pack_labeling_sets([1, 5], neighbours, {}, config, excluded=frozenset({10})) == [[5, 50]]
-    assert pack_labeling_sets([1, 5, 2], neighbours, {}, SamplingConfig(sets=1, min_rows=2, max_rows=3)) == [[1, 10]]
+    assert pack_labeling_sets(
+        [1, 5, 2], neighbours, {}, SamplingConfig(sets=1, min_rows=2, max_rows=3, max_group_rows=2)
+    ) == [[1, 10]]
 
 
 def test_sampling_config_needs_room_for_a_pair_in_any_unfilled_set() -> None:

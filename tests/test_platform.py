@@ -3,11 +3,14 @@ reached by both boto3 and Spark's S3A."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
+from glue_labeling.contract import ConcurrentRunsExceededException
 from glue_labeling.ledger import TaskRunLedger, utc_now
 
 
@@ -65,7 +68,36 @@ def test_spark_sql_reads_the_ledger_written_without_a_jvm(spark, settings) -> No
             "timeout_minutes": 5,
         },
         limit=3,
+        launch=lambda: "handle",
     )
     assert ledger.transition("tsk-1", "RUNNING")
     rows = spark.read.format("delta").load(ledger.uri).select("task_run_id", "status").collect()
     assert [(r.task_run_id, r.status) for r in rows] == [("tsk-1", "RUNNING")]
+
+
+def test_the_ledger_can_live_on_s3(spark, s3, settings) -> None:
+    bucket = _bucket(s3)
+    on_s3 = dataclasses.replace(settings, ledger_uri=f"s3a://{bucket}/control/task_runs")
+    ledger = TaskRunLedger(on_s3)
+    now = utc_now()
+    run = {
+        "transform_id": "tfm-1",
+        "task_type": "LABELING_SET_GENERATION",
+        "status": "STARTING",
+        "started_on": now,
+        "last_modified_on": now,
+        "timeout_minutes": 5,
+    }
+    for index in range(3):
+        ledger.admit({**run, "task_run_id": f"tsk-{index}"}, limit=3, launch=lambda: "handle")
+    with pytest.raises(ConcurrentRunsExceededException):
+        ledger.admit({**run, "task_run_id": "tsk-3"}, limit=3, launch=lambda: "handle")
+    assert ledger.transition("tsk-0", "RUNNING")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="control/task_runs/_delta_log/")["Contents"]]
+    assert "control/task_runs/_delta_log/00000000000000000000.json" in keys
+    rows = spark.read.format("delta").load(f"s3a://{bucket}/control/task_runs").orderBy("task_run_id").collect()
+    assert [(r.task_run_id, r.status) for r in rows] == [
+        ("tsk-0", "RUNNING"),
+        ("tsk-1", "STARTING"),
+        ("tsk-2", "STARTING"),
+    ]
