@@ -43,9 +43,16 @@ _thread_locks_guard = threading.Lock()
 
 
 def storage_options(settings: Settings) -> dict[str, str]:
+    # An unreachable store must fail within the operation timeout (OperationTimeoutException),
+    # not after object_store's default three minutes of retries.
+    bounded = {
+        "timeout": f"{settings.operation_timeout_seconds}s",
+        "retry_timeout": f"{settings.operation_timeout_seconds}s",
+    }
     if not settings.s3_endpoint:
-        return {}
+        return bounded
     return {
+        **bounded,
         "AWS_ENDPOINT_URL": settings.s3_endpoint,
         "AWS_ACCESS_KEY_ID": settings.s3_access_key,
         "AWS_SECRET_ACCESS_KEY": settings.s3_secret_key,
