@@ -418,8 +418,21 @@ class GlueLabelingService:
                     error_string=f"the run exceeded the transform's Timeout of {run['timeout_minutes']} minutes",
                 )
             elif alive is False:
-                self.ledger.transition(
-                    run["task_run_id"],
-                    FAILED,
-                    error_string=f"the job process ended without reporting a final status; see {run['log_group_name']}",
-                )
+                self._settle_ended_run(run, self.launcher.final_status(handle) if handle else None)
+
+    def _settle_ended_run(self, run: dict[str, Any], platform_verdict: str | None) -> None:
+        """The job is gone but never wrote a final status. The platform's verdict (EMR, Glue...)
+        says why; SUCCEEDED from the platform still means FAILED here, because a job that
+        succeeds writes SUCCEEDED itself, with its figures."""
+        task_run_id = run["task_run_id"]
+        if platform_verdict == TIMEOUT:
+            self.ledger.transition(task_run_id, TIMEOUT, error_string="the platform ended the run at its time limit")
+        elif platform_verdict == STOPPED:
+            self.ledger.transition(task_run_id, STOPPING, error_string="the run was stopped on the platform")
+            self.ledger.transition(task_run_id, STOPPED)
+        else:
+            self.ledger.transition(
+                task_run_id,
+                FAILED,
+                error_string=f"the job process ended without reporting a final status; see {run['log_group_name']}",
+            )

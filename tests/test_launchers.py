@@ -35,7 +35,8 @@ from glue_labeling.launchers.emr_serverless import EmrServerlessLauncher
 from glue_labeling.launchers.glue import GlueJobLauncher
 from glue_labeling.launchers.job_arguments import export_settings_arguments
 from glue_labeling.launchers.remote import REMOTE_STATE_DIR, TASK_RUN_VIEWS, RemoteLauncher
-from glue_labeling.ledger import RUNNING
+from glue_labeling.ledger import RUNNING, utc_now
+from glue_labeling.service import GlueLabelingService
 from glue_labeling.settings import ENV_PREFIX, Settings, load_settings
 
 REGION = "us-east-1"
@@ -223,6 +224,12 @@ def test_a_remote_launcher_refuses_tables_on_this_machine(tmp_path: Path, name: 
         LAUNCHERS[name](remote_settings(tmp_path, catalog_uri=str(tmp_path / "catalog")))
     with pytest.raises(ValueError, match="s3_endpoint must be empty"):
         LAUNCHERS[name](remote_settings(tmp_path, s3_endpoint="http://127.0.0.1:9000"))
+
+
+def test_emr_serverless_refuses_settings_with_white_space(tmp_path: Path) -> None:
+    """sparkSubmitParameters is one string: a space in a value would split it."""
+    with pytest.raises(ValueError, match="without white space"):
+        EmrServerlessLauncher(remote_settings(tmp_path, ledger_uri="s3://labeling/my ledger"))
 
 
 # -- handles -----------------------------------------------------------------------------------
@@ -583,3 +590,41 @@ def test_the_job_parses_both_styles() -> None:
     assert os.environ["GLUE_LABELING_LEDGER_URI"] == "s3://b/l"
     with pytest.raises(SystemExit):
         job.parse_arguments(["--task-run", "tsk-1", "--transform-id", "tfm-1"])  # no abbreviations
+
+
+@pytest.mark.parametrize(
+    ("platform_state", "status", "error"),
+    [
+        ("STOPPED", "STOPPED", "stopped on the platform"),
+        ("TIMEOUT", "TIMEOUT", "time limit"),
+        ("FAILED", "FAILED", "ended without reporting"),
+        ("SUCCEEDED", "FAILED", "ended without reporting"),  # success is the job's own word, with figures
+    ],
+)
+def test_the_sweeper_settles_a_run_by_the_platforms_verdict(
+    tmp_path: Path, glue_job: str, platform_state: str, status: str, error: str
+) -> None:
+    launcher = GlueJobLauncher(remote_settings(tmp_path, glue_job_name=glue_job))
+    # The control plane's ledger stays local here: delta-rs cannot reach moto's in-process mock.
+    service = GlueLabelingService(Settings(state_dir=str(tmp_path / "control")), launcher=launcher)
+    now = utc_now()
+    service.ledger.admit(
+        {
+            "task_run_id": "tsk-1",
+            "transform_id": "tfm-1",
+            "task_type": "LABELING_SET_GENERATION",
+            "status": "RUNNING",
+            "started_on": now,
+            "last_modified_on": now,
+            "timeout_minutes": 60,
+        },
+        limit=3,
+        launch=lambda: launcher.start("tsk-1", JOB, ARGUMENTS),
+    )
+    handle = service.ledger.get("tsk-1")["launcher_handle"]
+    service.reconcile("tfm-1")
+    assert service.ledger.get("tsk-1")["status"] == "RUNNING"  # the platform still runs it
+    glue_run(glue_job, handle.rsplit(":", 1)[1]).status = platform_state
+    service.reconcile("tfm-1")
+    settled = service.ledger.get("tsk-1")
+    assert settled["status"] == status and error in settled["error_string"]

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from glue_labeling.launchers.emr import job_script_uri
 from glue_labeling.launchers.remote import RemoteLauncher, job_options, remote_environment
 from glue_labeling.ledger import FAILED, RUNNING, STOPPED, SUCCEEDED
+from glue_labeling.settings import Settings
 
 # A backstop above any transform Timeout the reconciler enforces (default 48 hours): without it
 # EMR Serverless cancels a run after 12 hours, and 10080 (7 days) is the most it allows.
@@ -41,6 +42,10 @@ class EmrServerlessLauncher(RemoteLauncher):
     }
     gone_errors: ClassVar[frozenset[str]] = frozenset({"ResourceNotFoundException"})
     required = ("emr_serverless_application_id", "emr_serverless_execution_role_arn", "job_bundle_uri")
+
+    def __init__(self, settings: Settings, client: Any = None) -> None:
+        super().__init__(settings, client)
+        self.spark_submit_parameters()  # refuse unusable settings now, not at the first Start
 
     def spark_submit_parameters(self) -> str:
         """One string of --conf options: a value with white space in it could not be told apart."""
