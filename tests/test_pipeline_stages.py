@@ -335,8 +335,8 @@ def test_with_unsupervised_score_weights_present_columns_only(spark: SparkSessio
     assert column_weights([_profile(0, "a", 1), _profile(1, "b", 8)]) == [1.0, 3.0]
     featured = spark.createDataFrame(
         [
-            (1, 2, 0, 1.0, 0.5, None),
-            (1, 3, 0, 0.0, 1.0, 1.0),
+            (1, 2, 0, 1.0, 0.9, None),
+            (1, 3, 0, 0.7, 1.0, 1.0),
             (2, 3, 0, None, None, None),
             (3, 4, 0, 1.0, 1.0, 1.0),
         ],
@@ -345,6 +345,7 @@ def test_with_unsupervised_score_weights_present_columns_only(spark: SparkSessio
     )
     scored = with_unsupervised_score(featured, [1.0, 2.0, 3.0])
     got = {(r.id_l, r.id_r): r.match_score for r in scored.collect()}
+    # Similarities count above AGREEMENT_FLOOR (0.8), rescaled: 0.9 -> 0.5, 0.7 -> 0.
     assert got[(1, 2)] == pytest.approx((1.0 * 1 + 0.5 * 2) / (1 + 2))  # column 2 left out
     assert got[(1, 3)] == pytest.approx((0.0 * 1 + 1.0 * 2 + 1.0 * 3) / 6)
     assert got[(2, 3)] == 0.0  # nothing to compare

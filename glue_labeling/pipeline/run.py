@@ -42,8 +42,8 @@ T = TypeVar("T")
 
 # PrecisionRecallTradeoff 0.5 (neutral) puts the unsupervised match threshold here; 1.0 raises
 # it (more evidence needed), 0.0 lowers it.
-NEUTRAL_THRESHOLD = 0.85
-THRESHOLD_SPAN = 0.1
+NEUTRAL_THRESHOLD = 0.6
+THRESHOLD_SPAN = 0.2
 
 
 DEFAULT_SAMPLING = SamplingConfig()
