@@ -20,11 +20,14 @@ from typing import Any
 
 from botocore import xform_name
 
-from glue_labeling.contract import GlueError, InvalidInputException
+from glue_labeling.contract import ConcurrentRunsExceededException, GlueError, InvalidInputException
 from glue_labeling.contract.model import SUPPORTED_OPERATIONS, operation_model
 from glue_labeling.ledger import FINAL_STATUSES
 
 SERVICE_ERROR_EXIT = 254
+# A scheduled trigger that finds the transform's concurrency limit reached: not an error of the
+# schedule, so schedulers can tell it apart (retry later, alert differently).
+LIMIT_REACHED_EXIT = 3
 
 
 def _kebab(name: str) -> str:
@@ -107,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--location", required=True, help="path or s3:// URI of the dataset")
     register.add_argument("--format", required=True, choices=["csv", "parquet", "json", "delta"])
 
+    scheduled = commands.add_parser(
+        "start-scheduled-labeling-set-generation",
+        help="for schedulers: start a labeling-set run at most once per --idempotency-key (e.g. the slot)",
+    )
+    scheduled.add_argument("--transform-id", required=True)
+    scheduled.add_argument("--output-s3-path", required=True)
+    scheduled.add_argument("--idempotency-key", required=True, help="e.g. the schedule slot: 2026-11-27T02:00")
+
     wait = commands.add_parser("wait-ml-task-run", help="print each status change until the run ends")
     wait.add_argument("--transform-id", required=True)
     wait.add_argument("--task-run-id", required=True)
@@ -158,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             _print({k: v for k, v in entry.items() if k != "registered_on"})
             return 0
         client = GlueLabelingClient()
+        if args.command == "start-scheduled-labeling-set-generation":
+            return _start_scheduled(client, args)
         if args.command == "wait-ml-task-run":
             run = wait_for_run(client, args.transform_id, args.task_run_id, args.poll_seconds)
             _print(run)
@@ -167,6 +180,18 @@ def main(argv: list[str] | None = None) -> int:
     except GlueError as error:
         print(json.dumps(error.to_wire()), file=sys.stderr)
         return SERVICE_ERROR_EXIT
+
+
+def _start_scheduled(client: Any, args: argparse.Namespace) -> int:
+    try:
+        result = client.service.start_scheduled_labeling_set_generation(
+            args.transform_id, args.output_s3_path, args.idempotency_key
+        )
+    except ConcurrentRunsExceededException as error:
+        print(json.dumps({**error.to_wire(), "IdempotencyKey": args.idempotency_key}), file=sys.stderr)
+        return LIMIT_REACHED_EXIT
+    _print(result)
+    return 0
 
 
 if __name__ == "__main__":

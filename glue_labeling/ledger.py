@@ -45,6 +45,8 @@ LEDGER_SCHEMA = pa.schema(
         ("timeout_minutes", pa.int32()),
         ("launcher", pa.string()),
         ("launcher_handle", pa.string()),
+        # Set by scheduled starts (e.g. the schedule slot): one run per key and transform.
+        ("idempotency_key", pa.string()),
         ("records_read", pa.int64()),
         ("candidate_pairs", pa.int64()),
         ("labeling_sets_written", pa.int64()),
@@ -66,13 +68,21 @@ class TaskRunLedger:
     def uri(self) -> str:
         return self._store.uri
 
-    def admit(self, run: dict[str, Any], limit: int, launch: Callable[[], str]) -> None:
-        """Insert `run` (STARTING) unless its transform already has `limit` active runs.
+    def admit(self, run: dict[str, Any], limit: int, launch: Callable[[], str]) -> str:
+        """Insert `run` (STARTING) unless its transform already has `limit` active runs, and
+        return its TaskRunId.
 
         `launch` starts the run's job and returns its handle; it runs after the check and
         before the insert, inside the lock, so that a run is admitted, launched and recorded
-        with its handle in one commit. A launch that fails is recorded as a FAILED run."""
+        with its handle in one commit. A launch that fails is recorded as a FAILED run.
+        A run with an `idempotency_key` already used for its transform is not started again:
+        the earlier run's TaskRunId is returned instead."""
         with self._store.exclusive():
+            key = run.get("idempotency_key")
+            if key is not None:
+                earlier = [r for r in self.runs_of(run["transform_id"]) if r.get("idempotency_key") == key]
+                if earlier:
+                    return earlier[0]["task_run_id"]
             active = [r for r in self.runs_of(run["transform_id"]) if r["status"] in ACTIVE_STATUSES]
             if len(active) >= limit:
                 raise ConcurrentRunsExceededException(
@@ -85,6 +95,7 @@ class TaskRunLedger:
             except Exception as error:
                 row.update(status=FAILED, completed_on=utc_now(), error_string=f"launch failed: {error}")
             self._store.insert([row])
+            return row["task_run_id"]
 
     def get(self, task_run_id: str) -> dict[str, Any] | None:
         return self._store.get(task_run_id)

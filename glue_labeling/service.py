@@ -45,6 +45,7 @@ LABELING_SET_GENERATION = "LABELING_SET_GENERATION"
 LABELING_JOB = "labeling_set_generation.py"
 DEFAULT_TIMEOUT_MINUTES = 2880
 DEFAULT_MAX_RESULTS = 100
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
 # A job asked to stop (SIGTERM) that is still alive after this long is killed.
 STOP_GRACE = dt.timedelta(seconds=60)
 
@@ -302,30 +303,54 @@ class GlueLabelingService:
 
     def start_ml_labeling_set_generation_task_run(self, request: dict[str, Any]) -> dict[str, Any]:
         request = validate_request("StartMLLabelingSetGenerationTaskRun", request)
-        validate_output_uri("OutputS3Path", request["OutputS3Path"])
-        transform = self._transform(request["TransformId"])
-        self.reconcile(request["TransformId"])
+        task_run_id, _started = self._start_labeling_run(request["TransformId"], request["OutputS3Path"], None)
+        return {"TaskRunId": task_run_id}
+
+    def start_scheduled_labeling_set_generation(
+        self, transform_id: str, output_s3_path: str, idempotency_key: str
+    ) -> dict[str, Any]:
+        """For schedulers (not an AWS operation): StartMLLabelingSetGenerationTaskRun at most
+        once per `idempotency_key` (e.g. the schedule slot) and transform. A second trigger
+        with the same key gets the first run's TaskRunId and `Started` false."""
+        request = validate_request(
+            "StartMLLabelingSetGenerationTaskRun", {"TransformId": transform_id, "OutputS3Path": output_s3_path}
+        )
+        if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise InvalidInputException(f"IdempotencyKey: must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
+        task_run_id, started = self._start_labeling_run(
+            request["TransformId"], request["OutputS3Path"], idempotency_key
+        )
+        return {"TaskRunId": task_run_id, "Started": started}
+
+    def _start_labeling_run(
+        self, transform_id: str, output_s3_path: str, idempotency_key: str | None
+    ) -> tuple[str, bool]:
+        """(the TaskRunId that stands, whether this call started it)."""
+        validate_output_uri("OutputS3Path", output_s3_path)
+        transform = self._transform(transform_id)
+        self.reconcile(transform_id)
         task_run_id = _new_id("tsk-")
         now = utc_now()
-        self.ledger.admit(
+        admitted = self.ledger.admit(
             {
                 "task_run_id": task_run_id,
-                "transform_id": request["TransformId"],
+                "transform_id": transform_id,
                 "task_type": LABELING_SET_GENERATION,
                 "status": STARTING,
-                "output_s3_path": request["OutputS3Path"],
+                "output_s3_path": output_s3_path,
                 "log_group_name": str(self.settings.logs_dir / f"{task_run_id}.log"),
                 "started_on": now,
                 "last_modified_on": now,
                 "timeout_minutes": transform.get("Timeout", DEFAULT_TIMEOUT_MINUTES),
                 "launcher": self.launcher.name,
+                "idempotency_key": idempotency_key,
             },
             self.settings.max_concurrent_runs_per_transform,
             launch=lambda: self.launcher.start(
-                task_run_id, LABELING_JOB, {"task-run-id": task_run_id, "transform-id": request["TransformId"]}
+                task_run_id, LABELING_JOB, {"task-run-id": task_run_id, "transform-id": transform_id}
             ),
         )
-        return {"TaskRunId": task_run_id}
+        return admitted, admitted == task_run_id
 
     def _run(self, transform_id: str, task_run_id: str) -> dict[str, Any]:
         run = self.ledger.get(task_run_id)

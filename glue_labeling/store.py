@@ -132,7 +132,8 @@ class DeltaRowStore:
     def insert(self, rows: list[dict[str, Any]]) -> None:
         with self.exclusive():
             table = self._table()
-            write_deltalake(table, pa.Table.from_pylist(rows, schema=self.schema), mode="append")
+            # schema_mode="merge" lets a table written by an earlier release gain new columns.
+            write_deltalake(table, pa.Table.from_pylist(rows, schema=self.schema), mode="append", schema_mode="merge")
             self._maintain(table)
 
     def upsert(self, rows: list[dict[str, Any]]) -> None:
@@ -144,6 +145,7 @@ class DeltaRowStore:
                     predicate=f"t.{self.key} = s.{self.key}",
                     source_alias="s",
                     target_alias="t",
+                    merge_schema=True,
                 )
                 .when_matched_update_all()
                 .when_not_matched_insert_all()
