@@ -21,7 +21,7 @@ from glue_labeling.settings import Settings
 from glue_labeling.store import DeltaRowStore
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 SUPPORTED_FORMATS = ("csv", "parquet", "json", "delta")
 
@@ -88,7 +88,7 @@ class LocalCatalog:
         return True
 
 
-def read_dataset(spark: SparkSession, location: str, fmt: str):
+def read_dataset(spark: SparkSession, location: str, fmt: str) -> DataFrame:
     reader = spark.read.format(fmt)
     if fmt == "csv":
         reader = reader.option("header", "true").option("inferSchema", "true")

@@ -7,6 +7,7 @@ the columns that requests filter on.
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pyarrow as pa
@@ -27,7 +28,7 @@ class TransformRegistry:
     def __init__(self, settings: Settings) -> None:
         self._store = DeltaRowStore(settings.registry_location, REGISTRY_SCHEMA, "transform_id", settings, "registry")
 
-    def exclusive(self):
+    def exclusive(self) -> AbstractContextManager[None]:
         return self._store.exclusive()
 
     def get(self, transform_id: str) -> dict[str, Any] | None:

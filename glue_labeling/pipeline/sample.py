@@ -19,6 +19,7 @@ from collections import defaultdict
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
+from pyspark.sql.window import Window, WindowSpec
 
 MAX_ROWS_PER_SET = 50  # AWS: sets above 50 rows "may cause poor results or system failure"
 
@@ -84,9 +85,7 @@ def interleave(sources: list[list[int]], shares: list[float]) -> list[int]:
         pointers[pick] += 1
 
 
-def _band_window():
-    from pyspark.sql.window import Window
-
+def _band_window() -> WindowSpec:
     return Window.partitionBy("band").orderBy("tiebreak")
 
 
@@ -168,7 +167,5 @@ def sample_labeling_sets(
     )
 
 
-def _neighbour_window():
-    from pyspark.sql.window import Window
-
+def _neighbour_window() -> WindowSpec:
     return Window.partitionBy("anchor").orderBy(F.desc("match_score"), "other")

@@ -10,6 +10,7 @@ check. A re-run of the same TaskRunId replaces the earlier output.
 
 from __future__ import annotations
 
+from py4j.java_gateway import JavaObject
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -41,11 +42,12 @@ def staging_location(output_uri: str, task_run_id: str) -> str:
     return f"{hadoop_uri(output_uri).rstrip('/')}/_staging/{task_run_id}"
 
 
-def _path(spark: SparkSession, uri: str):
+def _path(spark: SparkSession, uri: str) -> JavaObject:
+    """A Hadoop Path: Hadoop's FileSystem (S3A, local) has no Python API, so py4j it is."""
     return spark._jvm.org.apache.hadoop.fs.Path(uri)
 
 
-def _file_system(spark: SparkSession, uri: str):
+def _file_system(spark: SparkSession, uri: str) -> JavaObject:
     return _path(spark, uri).getFileSystem(spark._jsc.hadoopConfiguration())
 
 
