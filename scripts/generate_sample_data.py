@@ -17,7 +17,7 @@ Layout: rows ``0 .. entities-1`` are the originals (entity index = row id); the 
 duplicates, assigned to entities by a deterministic plan (1..4 duplicates per duplicated entity,
 skewed towards 1) and an affine permutation that spreads them over the entities. Record ids are an
 affine permutation of the row id, and the output is sorted by a seeded hash, so neither the ids nor
-the row order reveal which rows belong together.
+the row order give away (at a glance) which rows belong together.
 
 CLI::
 
@@ -218,6 +218,7 @@ class DuplicatePlan:
 
     @property
     def duplicated_entities(self) -> int:
+        """Entities that have at least one duplicate."""
         return sum(m for _, m in self.groups)
 
 
@@ -296,18 +297,36 @@ def _uniform(seed: int, salt: str, key: str) -> Column:
     return F.shiftrightunsigned(h, 11).cast("double") * F.lit(1.0 / _TWO_POW_53)
 
 
-def _with_uniforms(df: DataFrame, seed: int, key: str, salts: tuple[str, ...]) -> DataFrame:
-    """Add one uniform column ``_u_<salt>`` per salt, keyed by column ``key``."""
-    return df.withColumns({f"_u_{salt}": _uniform(seed, salt, key) for salt in salts})
+def _with_uniforms(df: DataFrame, seed: int, key: str, salts: tuple[str, ...], only: Column | None = None) -> DataFrame:
+    """Add one uniform column ``_u_<salt>`` per salt, keyed by column ``key``.
+
+    With ``only``, rows where it is false get 0.0 instead of a hash (saves the hashing work for the
+    ~70% of rows that are originals and never read their corruption draws).
+    """
+    draws = {f"_u_{salt}": _uniform(seed, salt, key) for salt in salts}
+    if only is not None:
+        draws = {name: F.when(only, draw).otherwise(F.lit(0.0)) for name, draw in draws.items()}
+    return df.withColumns(draws)
 
 
 def _u(salt: str) -> Column:
+    """The uniform column materialised by _with_uniforms for ``salt``."""
     return F.col(f"_u_{salt}")
 
 
 def _skewed_index(u: Column, size: int, power: float) -> Column:
-    """Index in [0, size) with P(small index) high: floor(size * u^power). power=2 ~ Zipf-ish head."""
-    return F.least(F.floor(F.pow(u, F.lit(power)) * F.lit(size)).cast("int"), F.lit(size - 1))
+    """Index in [0, size) with P(small index) high: floor(size * u^power). power=2 ~ Zipf-ish head.
+
+    Powers 2 and 1.5 are spelled as products (u*u, u*sqrt(u)): Spark's pow() is StrictMath.pow,
+    which was the single most expensive call per row.
+    """
+    if power == 2.0:
+        skewed = u * u
+    elif power == 1.5:
+        skewed = u * F.sqrt(u)
+    else:
+        skewed = F.pow(u, F.lit(power))
+    return F.least(F.floor(skewed * F.lit(size)).cast("int"), F.lit(size - 1))
 
 
 def _pick(pool: tuple[str, ...], index: Column) -> Column:
@@ -334,6 +353,17 @@ def _part(s: Column, pos: int, length: int) -> Column:
     return F.substr(s, F.lit(pos), F.lit(length))
 
 
+def _ascii_upper(s: Column) -> Column:
+    """upper() for ASCII text via translate(): Spark 4's upper()/lower() go through ICU, which is
+    several times slower per row and only matters for non-ASCII text (the pools are ASCII)."""
+    return F.translate(s, _ALPHABET, _ALPHABET.upper())
+
+
+def _ascii_lower(s: Column) -> Column:
+    """lower() for ASCII text; see _ascii_upper."""
+    return F.translate(s, _ALPHABET.upper(), _ALPHABET)
+
+
 def _email_token(name: str) -> str:
     """Lower-case letters only ("O'Brien" -> "obrien"): computed on the driver, not per row."""
     return "".join(ch for ch in name.lower() if "a" <= ch <= "z")
@@ -353,13 +383,17 @@ def _stage_break(df: DataFrame) -> DataFrame:
     Why: Spark fuses chained projections into one generated Java method. Past 8000 bytes of bytecode
     the JVM refuses to JIT-compile a method, and this generator's method would be ~25 KB, running
     interpreted at several times the cost. Exploding a one-element literal array is a row-for-row
-    no-op, but it makes Spark emit the rest of the pipeline as a separate (compilable) method.
+    no-op, but it makes Spark emit the rest of the pipeline as a separate (compilable) method. The
+    helper column is simply overwritten by the next break and pruned by the final select (the
+    Generate node stays either way); dropping it here would only cost another plan analysis.
     """
-    return df.withColumn("_break", F.explode(F.array(F.lit(0)))).drop("_break")
+    return df.withColumn("_break", F.explode(F.array(F.lit(0))))
 
 
-def _base_frame(spark: SparkSession, plan: DuplicatePlan, seed: int) -> DataFrame:
+def _base_frame(spark: SparkSession, plan: DuplicatePlan, seed: int, shuffled: bool = True) -> DataFrame:
     """Row ids in their final (shuffled) order, entity assignment, record/entity ids.
+
+    ``shuffled=False`` keeps row-id order instead, which is all the ground truth needs.
 
     Why shuffle first: sorting only the 8-byte ids is far cheaper than sorting finished rows, and
     the generation below is row-local, so it keeps this order. ``repartitionByRange`` with an
@@ -387,14 +421,14 @@ def _base_frame(spark: SparkSession, plan: DuplicatePlan, seed: int) -> DataFram
     )
     record_num = F.pmod(F.lit(a_rec) * F.col("id") + F.lit(b_rec), F.lit(max(plan.n_records, 1)))
 
-    partitions = _partitions(plan)
-    order = ("_order", "id")  # the id breaks (astronomically unlikely) hash ties
-    ids = (
-        spark.range(plan.n_records)
-        .withColumn("_order", F.xxhash64(F.lit(seed), F.lit("order"), F.col("id")))
-        .repartitionByRange(partitions, *order)
-        .sortWithinPartitions(*order)
-    )
+    ids = spark.range(plan.n_records)
+    if shuffled:
+        order = ("_order", "id")  # the id breaks (astronomically unlikely) hash ties
+        ids = (
+            ids.withColumn("_order", F.xxhash64(F.lit(seed), F.lit("order"), F.col("id")))
+            .repartitionByRange(_partitions(plan), *order)
+            .sortWithinPartitions(*order)
+        )
     return ids.select(
         "id",
         entity.cast("long").alias("eid"),
@@ -446,9 +480,7 @@ def _with_clean_attributes(df: DataFrame, seed: int) -> DataFrame:
             "surname": _pick(SURNAMES, F.col("_si")),
             "_g_email": _pick(tuple(_email_token(v) for v in GIVEN_NAMES), F.col("_gi")),
             "_s_email": _pick(tuple(_email_token(v) for v in SURNAMES), F.col("_si")),
-            "street_number": (F.floor(F.pow(_u("street_no"), F.lit(2.0)) * F.lit(300)) + one)
-            .cast("long")
-            .cast("string"),
+            "street_number": (_skewed_index(_u("street_no"), 300, 2.0) + one).cast("long").cast("string"),
             "_street": _pick(STREET_NAMES, _skewed_index(_u("street"), len(STREET_NAMES), 1.5)),
             "suburb": _pick(tuple(v for v, _, _ in SUBURBS), sub),
             "state": _pick(tuple(v for _, v, _ in SUBURBS), sub),
@@ -479,20 +511,27 @@ def _with_clean_attributes(df: DataFrame, seed: int) -> DataFrame:
 def _with_corruption_flags(df: DataFrame) -> DataFrame:
     """Boolean ``_f_<name>`` per corruption: 1-3 distinct ones per duplicate, none for originals.
 
-    Weighted sampling without replacement (Efraimidis-Spirakis): corruption i gets key
-    u_i^(1/w_i) and the k largest keys win; ranks are plain comparisons (no sort, no lambdas).
+    Weighted sampling without replacement (Efraimidis-Spirakis, as an exponential race): corruption
+    i gets key -ln(1 - u_i) / w_i and the k smallest keys win (compared with the k-th smallest key,
+    no per-row lambdas). Keys are only computed for duplicates.
     """
-    df = df.withColumns(
+    df = _stage_break(df).withColumns(
         {
             "_ncorr": _choose(_u("n_corruptions"), [(0.5, F.lit(1)), (0.35, F.lit(2)), (0.15, F.lit(3))]),
-            **{f"_k_{name}": F.pow(_u(f"pick_{name}"), F.lit(1.0 / w)) for name, w in CORRUPTIONS},
+            **{
+                f"_k_{name}": F.when(
+                    F.col("is_dup"), -F.log(F.lit(1.0) - _u(f"pick_{name}")) * F.lit(1.0 / w)
+                ).otherwise(F.lit(0.0))
+                for name, w in CORRUPTIONS
+            },
         }
     )
-    flags = {}
-    for name, _ in CORRUPTIONS:
-        key = F.col(f"_k_{name}")
-        rank = sum((F.col(f"_k_{other}") > key).cast("int") for other, _ in CORRUPTIONS if other != name)
-        flags[f"_f_{name}"] = F.col("is_dup") & (rank < F.col("_ncorr"))
+    # Threshold = the k-th smallest key; keys are continuous, so exactly k corruptions are chosen.
+    keys = [F.col(f"_k_{name}") for name, _ in CORRUPTIONS]
+    df = df.withColumn("_kth", F.element_at(F.sort_array(F.array(*keys)), F.col("_ncorr")))
+    flags = {
+        f"_f_{name}": F.col("is_dup") & (key <= F.col("_kth")) for (name, _), key in zip(CORRUPTIONS, keys, strict=True)
+    }
     return df.withColumns(flags)
 
 
@@ -500,8 +539,9 @@ def _typo(s: Column, n: Column, pos: Column, swap_pos: Column, letter: Column, u
     """One keyboard-style typo: adjacent swap, dropped, replaced or doubled character.
 
     The first character is never touched (people rarely mistype an initial, and it keeps the
-    capitalisation). Each operation is guaranteed to change the string: a swap of two equal
-    characters falls back to a drop, a replacement never picks the original letter.
+    capitalisation); positions are 1-based, as in Spark's substring/overlay. Each operation is
+    guaranteed to change the string: a swap of two equal characters falls back to a drop, a
+    replacement never picks the original letter.
     """
     one = F.lit(1)
     a, b = F.substr(s, swap_pos, one), F.substr(s, swap_pos + one, one)
@@ -512,7 +552,8 @@ def _typo(s: Column, n: Column, pos: Column, swap_pos: Column, letter: Column, u
     replace = F.overlay(s, letter, pos, one)
     double = F.concat(F.substr(s, one, pos), F.substr(s, pos, one), F.substr(s, pos + one, n))
     op = _choose(u_op, [(0.3, swap), (0.25, drop), (0.3, replace), (0.15, double)])
-    return F.when(n >= F.lit(3), op).otherwise(s)
+    # Two-letter names ("Ly", "Wu") only get the last letter doubled.
+    return F.when(n >= F.lit(3), op).when(n == F.lit(2), F.concat(s, F.substr(s, F.lit(2), one))).otherwise(s)
 
 
 def _with_corruptions(df: DataFrame, seed: int) -> DataFrame:
@@ -522,7 +563,7 @@ def _with_corruptions(df: DataFrame, seed: int) -> DataFrame:
     swap, case/whitespace, phone format, date transposition, postcode typo, missing value last so
     that nulling is never undone). Helper columns are only computed for rows that need them.
     """
-    df = _with_corruption_flags(_with_uniforms(_stage_break(df), seed, "id", ROW_SALTS))
+    df = _with_corruption_flags(_with_uniforms(_stage_break(df), seed, "id", ROW_SALTS, only=F.col("is_dup")))
     df = _stage_break(df)
     one = F.lit(1)
     given, surname, address = F.col("given_name"), F.col("surname"), F.col("address")
@@ -543,7 +584,7 @@ def _with_corruptions(df: DataFrame, seed: int) -> DataFrame:
         }
     )
     pos = F.col("_tp")
-    letter = F.when(F.col("_tl") == F.lower(F.substr(t, pos, one)), F.lit("z")).otherwise(F.col("_tl"))
+    letter = F.when(F.col("_tl") == _ascii_lower(F.substr(t, pos, one)), F.lit("z")).otherwise(F.col("_tl"))
     typoed = _typo(t, F.col("_tn"), pos, F.col("_ts"), letter, _u("typo_op"))
     df = df.withColumn("_t", typoed).withColumns(
         {
@@ -579,12 +620,12 @@ def _with_corruptions(df: DataFrame, seed: int) -> DataFrame:
     upper, lower, spaced = cw & (style < F.lit(0.35)), cw & (style < F.lit(0.6)), cw & (style >= F.lit(0.6))
     df = df.withColumns(
         {
-            "given_name": F.when(upper, F.upper(given))
-            .when(lower, F.lower(given))
+            "given_name": F.when(upper, _ascii_upper(given))
+            .when(lower, _ascii_lower(given))
             .when(spaced, F.concat(F.lit(" "), given))
             .otherwise(given),
-            "surname": F.when(upper, F.upper(surname))
-            .when(lower, F.lower(surname))
+            "surname": F.when(upper, _ascii_upper(surname))
+            .when(lower, _ascii_lower(surname))
             .when(spaced, F.concat(surname, F.lit("  ")))
             .otherwise(surname),
             "address": F.when(spaced, F.regexp_replace(address, " ", "  ")).otherwise(address),
@@ -640,15 +681,17 @@ def generate(
     """Return ``(records, truth)`` for ``n_records`` synthetic person records.
 
     ``records`` has the columns of ``RECORD_COLUMNS`` (all strings) in a deterministic, shuffled
-    order; ``truth`` maps every ``record_id`` to its ``entity_id`` (one row per record, sorted by
-    ``record_id``). About ``1 - duplicate_rate`` of the rows are originals; each remaining row is a
-    corrupted copy of one of them. Same arguments give identical output regardless of cluster size
-    or partitioning. Both frames are lazy: each action re-generates (cheaply) from ``spark.range``.
+    order. ``truth`` maps every ``record_id`` to its ``entity_id``, one row per record, in
+    generation order (not shuffled: it is only meant to be joined on ``record_id``, and skipping
+    the shuffle keeps it cheap). About ``1 - duplicate_rate`` of the rows are originals; each
+    remaining row is a corrupted copy of one of them. Same arguments give identical rows and row
+    order regardless of cluster size or partitioning. Both frames are lazy: each action
+    re-generates them (cheaply) from ``spark.range``; cache them if you run several actions on a
+    large size.
     """
     plan = plan_duplicates(n_records, duplicate_rate)
-    base = _base_frame(spark, plan, seed)
-    truth = base.select(*TRUTH_COLUMNS).orderBy("record_id")
-    records = _with_corruptions(_with_clean_attributes(base, seed), seed)
+    truth = _base_frame(spark, plan, seed, shuffled=False).select(*TRUTH_COLUMNS)
+    records = _with_corruptions(_with_clean_attributes(_base_frame(spark, plan, seed), seed), seed)
     records = records.select(*RECORD_COLUMNS)
     return records, truth
 
@@ -694,6 +737,7 @@ def _write(df: DataFrame, path: str, fmt: str, single_file: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """CLI entry point: generate, write ``records/`` and ``truth/``, print a one-line JSON summary."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, required=True, help="total number of records")
     parser.add_argument("--seed", type=int, default=42)
@@ -706,6 +750,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     spark = _session()
     spark.sparkContext.setLogLevel("WARN")
+    spark_ready = time.monotonic()
     records, truth = generate(spark, args.rows, args.seed, args.duplicate_rate)
 
     out = args.output if "://" in args.output else str(Path(args.output).resolve())
@@ -722,7 +767,8 @@ def main(argv: list[str] | None = None) -> int:
         "duplicates": plan.duplicates,
         "seed": args.seed,
         "format": args.format,
-        "seconds": round(time.monotonic() - started, 1),
+        "spark_start_seconds": round(spark_ready - started, 1),
+        "generate_write_seconds": round(time.monotonic() - spark_ready, 1),
     }
     print(json.dumps(summary))
     return 0
