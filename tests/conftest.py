@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -92,3 +93,16 @@ def s3(s3_endpoint: str):
         aws_secret_access_key=S3_SECRET_KEY,
         region_name="us-east-1",
     )
+
+
+@pytest.fixture
+def people_state(
+    settings: Settings, spark: Any, base_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    """A fresh control plane whose catalog knows db.people (registered once per session); the
+    SleepLauncher jobs its tests start are killed afterwards."""
+    from _sleep_launcher import kill_jobs, shared_people_catalog
+
+    state = dataclasses.replace(settings, catalog_uri=shared_people_catalog(spark, base_settings, tmp_path_factory))
+    yield state
+    kill_jobs(state)

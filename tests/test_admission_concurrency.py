@@ -6,20 +6,16 @@ with ConcurrentRunsExceededException, and 3 rows in the ledger.
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import queue
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from _sleep_launcher import (
     SleepLauncher,
     call_in_worker,
-    kill_jobs,
-    shared_people_catalog,
     transform_request,
 )
 
@@ -44,15 +40,6 @@ PRELOAD = (
     "pyarrow.parquet",
     "deltalake.fs",
 )
-
-
-@pytest.fixture
-def state(
-    settings: Settings, spark: Any, base_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Settings]:
-    state = dataclasses.replace(settings, catalog_uri=shared_people_catalog(spark, base_settings, tmp_path_factory))
-    yield state
-    kill_jobs(state)
 
 
 @pytest.fixture(scope="module")
@@ -150,40 +137,40 @@ def assert_exactly_three_admitted(state: Settings, transform_id: str, outcomes: 
 
 
 def test_concurrent_starts_from_separate_processes(
-    state: Settings, mp_context: multiprocessing.context.BaseContext
+    people_state: Settings, mp_context: multiprocessing.context.BaseContext
 ) -> None:
-    transform_id = client_for(state).create_ml_transform(**transform_request())["TransformId"]
+    transform_id = client_for(people_state).create_ml_transform(**transform_request())["TransformId"]
     request = {"TransformId": transform_id, "OutputS3Path": OUTPUT}
-    outcomes = run_in_processes(mp_context, state, "StartMLLabelingSetGenerationTaskRun", request, PROCESSES)
+    outcomes = run_in_processes(mp_context, people_state, "StartMLLabelingSetGenerationTaskRun", request, PROCESSES)
     assert len(outcomes) == PROCESSES
-    assert_exactly_three_admitted(state, transform_id, outcomes)
+    assert_exactly_three_admitted(people_state, transform_id, outcomes)
 
 
 def test_concurrent_creates_of_one_name_from_separate_processes(
-    state: Settings, mp_context: multiprocessing.context.BaseContext
+    people_state: Settings, mp_context: multiprocessing.context.BaseContext
 ) -> None:
-    outcomes = run_in_processes(mp_context, state, "CreateMLTransform", transform_request("contended"), 6)
+    outcomes = run_in_processes(mp_context, people_state, "CreateMLTransform", transform_request("contended"), 6)
     assert Counter(kind for kind, _ in outcomes) == {"ok": 1, "error": 5}, outcomes
     assert {value for kind, value in outcomes if kind == "error"} == {"AlreadyExistsException"}
     [created] = [value["TransformId"] for kind, value in outcomes if kind == "ok"]
-    assert [t["TransformId"] for t in TransformRegistry(state).all()] == [created]
+    assert [t["TransformId"] for t in TransformRegistry(people_state).all()] == [created]
 
 
 @pytest.mark.parametrize("sharing", ["one-client", "client-per-thread"])
-def test_concurrent_starts_from_threads(state: Settings, sharing: str) -> None:
-    shared = client_for(state)
+def test_concurrent_starts_from_threads(people_state: Settings, sharing: str) -> None:
+    shared = client_for(people_state)
     transform_id = shared.create_ml_transform(**transform_request())["TransformId"]
-    clients = [shared if sharing == "one-client" else client_for(state) for _ in range(THREADS)]
+    clients = [shared if sharing == "one-client" else client_for(people_state) for _ in range(THREADS)]
     outcomes = run_in_threads(clients, transform_id)
     assert len(outcomes) == THREADS
-    assert_exactly_three_admitted(state, transform_id, outcomes)
+    assert_exactly_three_admitted(people_state, transform_id, outcomes)
 
 
-def test_the_quota_is_per_transform_under_contention(state: Settings) -> None:
-    shared = client_for(state)
+def test_the_quota_is_per_transform_under_contention(people_state: Settings) -> None:
+    shared = client_for(people_state)
     first = shared.create_ml_transform(**transform_request("first"))["TransformId"]
     second = shared.create_ml_transform(**transform_request("second"))["TransformId"]
-    clients = [client_for(state) for _ in range(THREADS)]
+    clients = [client_for(people_state) for _ in range(THREADS)]
     barrier = threading.Barrier(THREADS)
     outcomes: dict[str, list[str]] = {first: [], second: []}
     guard = threading.Lock()
@@ -206,4 +193,4 @@ def test_the_quota_is_per_transform_under_contention(state: Settings) -> None:
         thread.join(timeout=120)
     for transform_id, results in outcomes.items():
         assert Counter(results) == {"ok": 3, "ConcurrentRunsExceededException": THREADS // 2 - 3}
-        assert len(TaskRunLedger(state).runs_of(transform_id)) == 3
+        assert len(TaskRunLedger(people_state).runs_of(transform_id)) == 3
