@@ -52,6 +52,7 @@ def _ranked_anchors(scored: DataFrame, threshold: float, config: SamplingConfig)
         .groupBy("id")
         .agg(F.min(F.abs(F.col("match_score") - threshold)).alias("distance"), F.max("match_score").alias("best"))
         .withColumn("tiebreak", F.xxhash64("id", F.lit(config.seed)))
+        .cache()  # three rankings read it; without this the shuffle-heavy aggregation runs three times
     )
     boundary = [r.id for r in per_record.orderBy("distance", "tiebreak").limit(wanted).collect()]
     band = F.least(F.floor(F.col("best") * config.bands), F.lit(config.bands - 1))
@@ -64,6 +65,7 @@ def _ranked_anchors(scored: DataFrame, threshold: float, config: SamplingConfig)
         .collect()
     ]
     explore = [r.id for r in per_record.orderBy("tiebreak").limit(wanted).collect()]
+    per_record.unpersist()
     return interleave(
         [boundary, banded, explore],
         [config.boundary_share, config.band_share, 1.0 - config.boundary_share - config.band_share],
