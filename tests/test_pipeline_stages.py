@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import math
 import random
 import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, Row, SparkSession
@@ -20,15 +22,34 @@ from rapidfuzz.distance import JaroWinkler
 from glue_labeling.catalog import LocalCatalog
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import (
-    BlockingRule,
+    SIGNATURE,
     ColumnProfile,
+    ExactRule,
+    MinHashBandRule,
+    RuleCost,
+    block_sizes,
     candidate_pairs,
-    default_rules,
-    oversized_blocks,
+    column_pair_rules,
+    minhash_band_rules,
+    oversized_keys,
+    plan_blocking,
+    rule_costs,
+    single_column_rules,
+    with_minhash_signature,
     with_rule_keys,
     without_oversized,
 )
 from glue_labeling.pipeline.cluster import connected_components
+from glue_labeling.pipeline.fellegi_sunter import (
+    FellegiSunterModel,
+    fit_m_and_prior,
+    level_column,
+    score_unsupervised,
+    term_frequency_columns,
+    u_probabilities,
+    with_levels,
+    with_term_frequencies,
+)
 from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables, with_record_id
 from glue_labeling.pipeline.normalize import normalize_text, with_comparison_columns
 from glue_labeling.pipeline.sample import (
@@ -39,16 +60,17 @@ from glue_labeling.pipeline.sample import (
     sample_labeling_sets,
 )
 from glue_labeling.pipeline.score import (
-    column_weights,
+    jaccard_column,
+    levenshtein_column,
     similarity_column,
     with_features,
-    with_unsupervised_score,
 )
 from glue_labeling.pipeline.write import (
     PARTITION_COLUMN,
     final_location,
     hadoop_uri,
     labeling_set_rows,
+    shown_keys,
     staging_location,
     write_labeling_set,
 )
@@ -180,42 +202,23 @@ def _profile(index: int, name: str, distinct: int, non_null_ratio: float = 1.0) 
     return ColumnProfile(index, name, distinct, non_null_ratio)
 
 
-def _columns_of(rule: BlockingRule) -> tuple[int, ...]:
-    return tuple(index for index, _length in rule.keys)
-
-
-def test_default_rules_exact_rules_only_for_distinctive_columns() -> None:
+def test_single_column_rules_skip_mostly_null_and_constant_columns() -> None:
     profiles = [
-        _profile(0, "email", 95),
-        _profile(1, "city", 3),  # 3% of 100 rows: not distinctive enough for a rule of its own
-        _profile(2, "phone", 60, 0.9),
-        _profile(3, "notes", 80, 0.1),  # mostly null: unusable
-        _profile(4, "country", 1),  # constant: unusable
-        _profile(5, "surname", 4),
-        _profile(6, "first_name", 2),
+        _profile(0, "city", 3),
+        _profile(1, "email", 95),
+        _profile(2, "notes", 80, 0.1),  # mostly null: unusable
+        _profile(3, "country", 1),  # constant: unusable
     ]
-    rules = default_rules(profiles, rows=100, accuracy_cost_tradeoff=0.0)
-    single = [rule for rule in rules if len(rule.keys) == 1]
-    # Whole-value rules on the distinctive columns only, most informative first.
-    assert [(rule.name, rule.keys) for rule in single] == [("exact:email", ((0, 0),)), ("exact:phone", ((2, 0),))]
-    assert all(len(rule.keys) == 2 for rule in rules if rule not in single)
-    assert any(len(rule.keys) == 2 for rule in rules)
-    used = {index for rule in rules for index in _columns_of(rule)}
-    assert not used & {3, 4}  # neither the mostly-null nor the constant column
-    assert {1, 5} <= used  # the less distinctive columns still take part, in pairs
-    assert len({rule.name for rule in rules}) == len(rules)
+    assert single_column_rules(profiles) == [ExactRule("exact:email", (1,)), ExactRule("exact:city", (0,))]
 
 
-def test_default_rules_accuracy_cost_tradeoff_widens() -> None:
-    # Seven usable columns, none distinctive enough for an exact rule on its own.
+def test_column_pair_rules_pair_the_most_informative_columns_not_blocked_alone() -> None:
     profiles = [_profile(i, f"c{i}", 100 - i * 10) for i in range(7)]
-    narrow = default_rules(profiles, rows=100_000, accuracy_cost_tradeoff=0.0)
-    wide = default_rules(profiles, rows=100_000, accuracy_cost_tradeoff=1.0)
-    assert len(wide) > len(narrow)
-    narrow_columns = {_columns_of(rule) for rule in narrow}
-    wide_columns = {_columns_of(rule) for rule in wide}
-    assert narrow_columns == {(0, 1), (0, 2), (1, 2)}  # pairs of the three most informative columns
-    assert narrow_columns < wide_columns  # widening adds rules and drops none
+    narrow = column_pair_rules(profiles, excluded={0}, accuracy_cost_tradeoff=0.0)
+    assert [rule.columns for rule in narrow] == [(1, 2), (1, 3), (2, 3)]  # the next three columns
+    wide = column_pair_rules(profiles, excluded={0}, accuracy_cost_tradeoff=1.0)
+    assert {rule.columns for rule in narrow} < {rule.columns for rule in wide}  # widening adds, drops none
+    assert len(wide) == 10  # five columns, every pair once
 
 
 def test_rule_keys_are_null_unless_every_part_is_present(spark: SparkSession) -> None:
@@ -223,13 +226,92 @@ def test_rule_keys_are_null_unless_every_part_is_present(spark: SparkSession) ->
         [(1, 0, "jonathan", "smith"), (2, 0, "jo", None)],
         f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string, _gl_n1 string",
     )
-    rules = [BlockingRule("exact:a", ((0, 0),)), BlockingRule("prefix3:a+b", ((0, 3), (1, 3)))]
+    rules = [ExactRule("exact:a", (0,)), ExactRule("exact:a+b", (0, 1))]
     keyed = with_rule_keys(records, rules)
     expected = spark.createDataFrame(
-        [(1, 0, "jonathan", "jon\u001fsmi"), (2, 0, "jo", None)],
+        [(1, 0, "jonathan", "jonathan\u001fsmith"), (2, 0, "jo", None)],
         f"{RECORD_ID} long, {SOURCE} int, _gl_k0 string, _gl_k1 string",
     )
     assert_df_equality(keyed, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_minhash_bands_join_typos_but_not_unrelated_records(spark: SparkSession) -> None:
+    records = spark.createDataFrame(
+        [
+            (1, 0, "catherine", "wellington street"),
+            (2, 0, "katherine", "wellington street"),  # one typo: most bands agree
+            (3, 0, "catherine", "wellington street"),  # identical text: every band agrees
+            (4, 0, "bob", "x"),  # unrelated
+            (5, 0, None, None),  # nothing to hash
+        ],
+        f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string, _gl_n1 string",
+    )
+    bands = minhash_band_rules(8)
+    signed = with_minhash_signature(records, [0, 1], length=8 * 4)
+    signatures = {row[RECORD_ID]: row[SIGNATURE] for row in signed.collect()}
+    assert signatures[5] is None
+    assert signatures[1] == signatures[3] and len(signatures[1]) == 32
+    keys = {row[RECORD_ID]: row for row in with_rule_keys(signed, bands).collect()}
+
+    def shared_bands(a: int, b: int) -> int:
+        return sum(keys[a][f"_gl_k{i}"] == keys[b][f"_gl_k{i}"] for i in range(len(bands)))
+
+    assert shared_bands(1, 3) == len(bands)
+    assert shared_bands(1, 2) >= 2  # Jaccard ~0.85 over 3-grams: P(band agrees) = 0.85**4 ~ 0.5
+    assert shared_bands(1, 4) == 0
+    assert all(keys[5][f"_gl_k{i}"] is None for i in range(len(bands)))
+    # The same column text in another column gives other grams: column tags keep them apart.
+    swapped = spark.createDataFrame([(1, 0, "wellington street", "catherine")], records.schema)
+    assert with_minhash_signature(swapped, [0, 1], length=32).first()[SIGNATURE] != signatures[1]
+
+
+def test_rule_costs_count_pairs_exactly_with_and_without_the_cap(spark: SparkSession) -> None:
+    keyed = spark.createDataFrame(
+        [(1, 0, "a", "p"), (2, 0, "a", "p"), (3, 0, "a", None), (4, 0, "b", "p"), (5, 1, "a", "q"), (6, 1, "b", "q")],
+        f"{RECORD_ID} long, {SOURCE} int, _gl_k0 string, _gl_k1 string",
+    )
+    sizes = block_sizes(keyed, 2).cache()
+    dedup_sizes = block_sizes(keyed.where(F.col(SOURCE) == 0), 2).cache()
+    dedup = rule_costs(dedup_sizes, 2, linkage=False, max_block_size=2)
+    # rule 0: block a = {1,2,3} (3 pairs, over the cap of 2), block b = {4}; rule 1: block p = {1,2,4}
+    got = [
+        (c.pairs, c.pairs_capped, c.largest_block, c.oversized_blocks, c.records_in_oversized, c.keyed_left)
+        for c in dedup
+    ]
+    assert got == [(3, 0, 3, 1, 3, 4), (3, 0, 3, 1, 3, 3)]
+    assert not dedup[0].within(budget=100)  # 3 of its 4 records are in the oversized block
+    assert RuleCost(0, 9, 3, 5, 1, 5, 12, 0).within(budget=3)
+    assert not RuleCost(0, 9, 3, 5, 1, 5, 12, 0).within(budget=2)
+    linkage = rule_costs(sizes, 2, linkage=True, max_block_size=10)
+    # rule 0: a has 3 x 1, b has 1 x 1 cross pairs; rule 1: no key on both sides
+    assert [(c.pairs, c.keyed_left, c.keyed_right) for c in linkage] == [(4, 4, 2), (0, 3, 2)]
+    assert linkage[0].agreement_share(linkage=True) == pytest.approx(4 / 8)
+    assert dedup[1].agreement_share(linkage=False) == pytest.approx(3 / 3)
+    assert oversized_keys(dedup_sizes, [0], max_block_size=2) == [(0, "a")]
+
+
+def test_plan_blocking_keeps_rules_within_the_pair_budget(spark: SparkSession) -> None:
+    # 40 records: a near-unique phone, a city shared by everyone, and a name/dob pair that
+    # identifies records only together.
+    rows = [(i, 0, f"555{i:04d}", "springfield", f"name{i % 5}", f"19{i % 4:02d}") for i in range(40)]
+    rows[1] = (1, 0, "5550000", "springfield", "name1", "1901")  # a duplicate of record 0's phone
+    records = spark.createDataFrame(
+        rows, f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string, _gl_n1 string, _gl_n2 string, _gl_n3 string"
+    )
+    profiles = [_profile(0, "phone", 39), _profile(1, "city", 1), _profile(2, "name", 5), _profile(3, "dob", 4)]
+    signed = with_minhash_signature(records, [0], length=4 * 6)
+    plan = plan_blocking(signed, profiles, rows=40, linkage=False, accuracy_cost_tradeoff=0.0, max_block_size=100)
+    names = [rule.name for rule in plan.rules]
+    # budget at tradeoff 0.0: 40 records x 2 pairs each = 80 pairs
+    assert names[0] == "exact:phone"  # one pair
+    assert "exact:name" not in names  # 5 blocks of 8: 140 pairs
+    assert "exact:dob" not in names  # 4 blocks of 10: 180 pairs
+    assert "exact:name+dob" in names  # 20 blocks of 2: 20 pairs
+    considered = {entry["rule"]: entry for entry in plan.report()}
+    assert considered["exact:name"]["pairs"] == 140 and not considered["exact:name"]["kept"]
+    assert "exact:city" not in considered  # one value: not even a candidate
+    assert all(isinstance(rule, ExactRule | MinHashBandRule) for rule in plan.rules)
+    assert plan.single_column_costs()[3].pairs == 180
 
 
 KEYED_SCHEMA = f"{RECORD_ID} long, {SOURCE} int, _gl_k0 string, _gl_k1 string, _gl_k2 string"
@@ -286,7 +368,7 @@ def test_candidate_pairs_linkage_only_crosses_sources(spark: SparkSession) -> No
     assert_df_equality(pairs, expected, ignore_row_order=True, ignore_nullable=True)
 
 
-def test_oversized_blocks_are_reported_and_dropped(spark: SparkSession) -> None:
+def test_oversized_blocks_are_dropped_from_their_rule_only(spark: SparkSession) -> None:
     giant = [(i, 0, "giant", None, None) for i in range(1, 7)]
     keyed = spark.createDataFrame(
         [*giant, (20, 0, "small", None, None), (21, 0, "small", None, None)],
@@ -294,19 +376,13 @@ def test_oversized_blocks_are_reported_and_dropped(spark: SparkSession) -> None:
     )
     # Rule 1 pairs two members of the giant block of rule 0.
     keyed = keyed.withColumn("_gl_k1", F.when(F.col(RECORD_ID).isin(1, 2), F.lit("z")))
-    rules = [BlockingRule(f"r{i}", ((i, 0),)) for i in range(3)]
-    oversized = oversized_blocks(keyed, rules, max_block_size=3)
-    assert_df_equality(
-        oversized,
-        spark.createDataFrame([(0, "giant", 6)], "rule int, key string, size long"),
-        ignore_nullable=True,
-    )
-    giants = [(r.rule, r.key) for r in oversized.collect()]
-    pairs = candidate_pairs(without_oversized(keyed, giants), len(rules), linkage=False)
+    giants = oversized_keys(block_sizes(keyed, 3), [0, 1, 2], max_block_size=3)
+    assert giants == [(0, "giant")]
+    pairs = candidate_pairs(without_oversized(keyed, giants), 3, linkage=False)
     # The giant block neither emits its 15 pairs nor hides 1-2 from the later rule.
     assert _pairs(pairs) == {(20, 21, 0), (1, 2, 1)}
     # Without the cap, the giant block would have given C(6, 2) pairs.
-    assert candidate_pairs(keyed, len(rules), linkage=False).count() == 15 + 1
+    assert candidate_pairs(keyed, 3, linkage=False).count() == 15 + 1
 
 
 # -------------------------------------------------------------------------------------- score
@@ -315,41 +391,125 @@ def test_oversized_blocks_are_reported_and_dropped(spark: SparkSession) -> None:
 def test_with_features_similarities(spark: SparkSession) -> None:
     records = spark.createDataFrame(
         [
-            (1, "john smith", "martha", None, None),
-            (2, "john smith", "marhta", "x", None),
+            (1, "john smith", "martha", None, None, 0.5),
+            (2, "smith john", "marhta", "x", None, 0.25),
         ],
-        f"{RECORD_ID} long, _gl_n0 string, _gl_n1 string, _gl_n2 string, _gl_n3 string",
+        f"{RECORD_ID} long, _gl_n0 string, _gl_n1 string, _gl_n2 string, _gl_n3 string, _gl_tf0 double",
     )
     pairs = spark.createDataFrame([(1, 2, 0)], PAIR_SCHEMA)
-    row = with_features(pairs, records, column_count=4).first()
+    row = with_features(pairs, records, column_count=4, carried=("_gl_tf0",)).first()
     assert (row.id_l, row.id_r, row.rule) == (1, 2, 0)
-    assert row[similarity_column(0)] == 1.0
+    assert row[similarity_column(0)] == pytest.approx(JaroWinkler.normalized_similarity("john smith", "smith john"))
+    assert row[jaccard_column(0)] == 1.0  # the same words, reordered
     typo = row[similarity_column(1)]
-    assert 0.0 < typo < 1.0
     assert typo == pytest.approx(JaroWinkler.normalized_similarity("martha", "marhta"))
-    assert row[similarity_column(2)] is None  # one side null: null, not NaN
-    assert row[similarity_column(3)] is None  # both sides null
+    assert row[levenshtein_column(1)] == pytest.approx(1 - 2 / 6)  # a transposition is two edits
+    assert row[jaccard_column(1)] == 0.0
+    for column in (2, 3):  # one or both sides null: null, not NaN
+        assert row[similarity_column(column)] is None
+        assert row[levenshtein_column(column)] is None
+        assert row[jaccard_column(column)] is None
+    assert (row["_gl_tf0_l"], row["_gl_tf0_r"]) == (0.5, 0.25)
 
 
-def test_with_unsupervised_score_weights_present_columns_only(spark: SparkSession) -> None:
-    assert column_weights([_profile(0, "a", 1), _profile(1, "b", 8)]) == [1.0, 3.0]
-    featured = spark.createDataFrame(
-        [
-            (1, 2, 0, 1.0, 0.9, None),
-            (1, 3, 0, 0.7, 1.0, 1.0),
-            (2, 3, 0, None, None, None),
-            (3, 4, 0, 1.0, 1.0, 1.0),
-        ],
-        f"id_l long, id_r long, rule int, {similarity_column(0)} double, "
-        f"{similarity_column(1)} double, {similarity_column(2)} double",
+def test_comparison_levels(spark: SparkSession) -> None:
+    frame = spark.createDataFrame([(1.0,), (0.95,), (0.85,), (0.3,), (None,)], "_gl_sim0 double")
+    assert [r[level_column(0)] for r in with_levels(frame, 1).collect()] == [3, 2, 1, 0, -1]
+
+
+def test_with_term_frequencies(spark: SparkSession) -> None:
+    records = spark.createDataFrame(
+        [(1, "john"), (2, "john"), (3, "jim"), (4, None)], f"{RECORD_ID} long, _gl_n0 string"
     )
-    scored = with_unsupervised_score(featured, [1.0, 2.0, 3.0])
+    expected = spark.createDataFrame(
+        [(1, "john", 2 / 3), (2, "john", 2 / 3), (3, "jim", 1 / 3), (4, None, None)],
+        f"{RECORD_ID} long, _gl_n0 string, _gl_tf0 double",
+    )
+    assert_df_equality(with_term_frequencies(records, [0]), expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_term_frequency_columns_are_the_skewed_ones() -> None:
+    costs = {
+        0: RuleCost(
+            0, 0, 0, largest_block=50, oversized_blocks=0, records_in_oversized=0, keyed_left=100, keyed_right=0
+        ),
+        1: RuleCost(
+            1, 0, 0, largest_block=2, oversized_blocks=0, records_in_oversized=0, keyed_left=100, keyed_right=0
+        ),
+    }
+    # column 0: 20 distinct values, one of them held by half the records: 10x its fair share
+    assert term_frequency_columns(costs, [_profile(0, "name", 20), _profile(1, "phone", 99)]) == [0]
+
+
+def test_em_recovers_m_and_the_prior_from_comparison_vectors() -> None:
+    rng = np.random.default_rng(3)
+    m_true = np.array([[0.05, 0.05, 0.1, 0.8], [0.1, 0.1, 0.1, 0.7], [0.02, 0.03, 0.05, 0.9]])
+    u = np.array([[0.9, 0.06, 0.03, 0.01], [0.8, 0.1, 0.06, 0.04], [0.95, 0.03, 0.015, 0.005]])
+    matches, non_matches = 3000, 27000
+    vectors = np.vstack(
+        [
+            np.column_stack([rng.choice(4, size=matches, p=m_true[c]) for c in range(3)]),
+            np.column_stack([rng.choice(4, size=non_matches, p=u[c]) for c in range(3)]),
+        ]
+    )
+    vectors[:50, 1] = -1  # a few nulls: ignored, not a level
+    m, prior, iterations = fit_m_and_prior(vectors, np.ones(len(vectors)), u)
+    assert prior == pytest.approx(0.1, abs=0.01)
+    assert np.abs(m - m_true).max() < 0.03
+    assert 1 < iterations < 100
+
+
+def test_u_probabilities_take_the_computed_exact_share() -> None:
+    sampled = np.array([[0.7, 0.2, 0.08, 0.02]])
+    u = u_probabilities(sampled, {0: 0.001})
+    assert u[0, 3] == pytest.approx(0.001)
+    assert u.sum() == pytest.approx(1.0)
+    assert u[0, 0] / u[0, 1] == pytest.approx(0.7 / 0.2)  # the other levels keep their proportions
+
+
+def test_match_probability_adds_weights_and_discounts_common_values(spark: SparkSession) -> None:
+    m = np.array([[0.05, 0.05, 0.1, 0.8], [0.1, 0.1, 0.2, 0.6]])
+    u = np.array([[0.9, 0.05, 0.04, 0.01], [0.7, 0.1, 0.1, 0.1]])
+    model = FellegiSunterModel(m, u, prior=0.2, iterations=5, term_frequency_columns=(0,))
+    pairs = spark.createDataFrame(
+        [(1, 3, 3, 0.001), (2, 3, 3, 0.2), (3, 0, 0, None), (4, -1, 3, None)],
+        "pair int, _gl_lvl0 int, _gl_lvl1 int, _gl_tf0_l double",
+    )
+    got = {r.pair: r.p for r in pairs.select("pair", model.match_probability(2).alias("p")).collect()}
+
+    def probability(weight: float) -> float:
+        return 1 / (1 + 2 ** -(math.log2(0.2 / 0.8) + weight))
+
+    rare = math.log2(0.8 / 0.001) + math.log2(0.6 / 0.1)
+    common = math.log2(0.8 / 0.2) + math.log2(0.6 / 0.1)
+    assert got[1] == pytest.approx(probability(rare))  # agreeing on a rare value: strong evidence
+    assert got[2] == pytest.approx(probability(common))  # on a common one: much weaker
+    assert got[3] == pytest.approx(probability(math.log2(0.05 / 0.9) + math.log2(0.1 / 0.7)))
+    assert got[4] == pytest.approx(probability(math.log2(0.6 / 0.1)))  # the null column says nothing
+
+
+def test_score_unsupervised_separates_duplicates_from_strangers(spark: SparkSession) -> None:
+    people = [(i, 0, f"given{i}", f"surname{i}", f"{1950 + i % 40}0{i % 9 + 1}1{i % 9}") for i in range(60)]
+    duplicates = [(100 + i, 0, f"given{i}", f"surnane{i}", f"{1950 + i % 40}0{i % 9 + 1}1{i % 9}") for i in range(10)]
+    records = spark.createDataFrame(
+        people + duplicates, f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string, _gl_n1 string, _gl_n2 string"
+    ).cache()
+    profiles = [_profile(0, "given", 60), _profile(1, "surname", 70), _profile(2, "dob", 60)]
+    true_pairs = [(i, 100 + i, 0) for i in range(10)]
+    strangers = [(i, i + 1, 0) for i in range(20, 40)]
+    pairs = spark.createDataFrame(true_pairs + strangers, PAIR_SCHEMA)
+    costs = {
+        i: RuleCost(
+            i, 10, 10, largest_block=2, oversized_blocks=0, records_in_oversized=0, keyed_left=70, keyed_right=0
+        )
+        for i in range(3)
+    }
+    scored, model = score_unsupervised(pairs, records, profiles, costs, linkage=False)
     got = {(r.id_l, r.id_r): r.match_score for r in scored.collect()}
-    # Similarities count above AGREEMENT_FLOOR (0.8), rescaled: 0.9 -> 0.5, 0.7 -> 0.
-    assert got[(1, 2)] == pytest.approx((1.0 * 1 + 0.5 * 2) / (1 + 2))  # column 2 left out
-    assert got[(1, 3)] == pytest.approx((0.0 * 1 + 1.0 * 2 + 1.0 * 3) / 6)
-    assert got[(2, 3)] == 0.0  # nothing to compare
-    assert got[(3, 4)] == pytest.approx(1.0)
+    assert min(got[(a, b)] for a, b, _ in true_pairs) > 0.9
+    assert max(got[(a, b)] for a, b, _ in strangers) < 0.1
+    assert model.prior == pytest.approx(10 / 30, abs=0.05)
+    assert set(model.describe(["given", "surname", "dob"])["match_weights"]) == {"given", "surname", "dob"}
 
 
 # ------------------------------------------------------------------------------------ cluster
@@ -498,6 +658,19 @@ def test_sample_labeling_sets_is_deterministic(spark: SparkSession) -> None:
     assert 2 <= ordered[-1] <= config.max_rows
 
 
+def test_sample_labeling_sets_never_shows_excluded_records(spark: SparkSession) -> None:
+    rng = random.Random(8)
+    pairs = sorted({tuple(sorted(rng.sample(range(1, 41), 2))) for _ in range(120)})
+    pairs_scores = [(left, right, 0, round(rng.random(), 3)) for left, right in pairs]
+    scored = spark.createDataFrame(pairs_scores, "id_l long, id_r long, rule int, match_score double")
+    components = spark.createDataFrame(_components(pairs_scores, 0.9), "id long, component long")
+    config = SamplingConfig(sets=3, min_rows=4, max_rows=6, seed=3)
+    first = {r[RECORD_ID] for r in sample_labeling_sets(spark, scored, components, 0.5, config).collect()}
+    second = sample_labeling_sets(spark, scored, components, 0.5, config, excluded=frozenset(first)).collect()
+    assert first and second  # enough records for two rounds
+    assert not first & {r[RECORD_ID] for r in second}
+
+
 # -------------------------------------------------------------------------------------- write
 
 
@@ -596,6 +769,18 @@ def test_write_labeling_set_local(spark: SparkSession, tmp_path: Path) -> None:
     _, fewer = _records_and_sets(spark, set_count=1)
     write_labeling_set(spark, labeling_set_rows(records, fewer, DATA_COLUMNS), str(output), "tr-1")
     _check_written(_parse(_local_csvs(final)), set_count=1)
+
+
+def test_shown_keys_reads_complete_earlier_labeling_sets_only(spark: SparkSession, tmp_path: Path) -> None:
+    records, sets = _records_and_sets(spark)
+    output = tmp_path / "labels"
+    first = write_labeling_set(spark, labeling_set_rows(records, sets, DATA_COLUMNS), str(output), "tr-1")
+    unfinished = output / "tr-2"
+    unfinished.mkdir()  # no _SUCCESS: a run that never completed
+    shown = shown_keys(spark, [first, str(unfinished)], "id")
+    assert shown is not None
+    assert sorted(row.key for row in shown.collect()) == ["1", "2", "3", "4"]
+    assert shown_keys(spark, [str(unfinished)], "id") is None
 
 
 def test_write_labeling_set_s3(spark: SparkSession, s3: Any) -> None:

@@ -2,14 +2,20 @@
 that finds it (as Splink does: later rules exclude pairs an earlier rule's keys already
 match, so no global distinct shuffle is needed).
 
-A rule is a list of key expressions over the normalized columns; two records are candidates
-when every key is non-null and equal. Default rules come from column statistics:
-  * exact rules on identifying columns (many distinct values, few nulls);
-  * exact rules on pairs of informative columns, so that typos or missing values in the other
-    columns still leave a rule under which the duplicates meet.
-AccuracyCostTradeoff widens (more columns in the pairs) or narrows them.
-Blocks larger than `max_block_size` are dropped from their rule and reported: they are the
-skew that would make cost grow with the square of the table.
+A rule gives every record a key (null when it cannot say); two records are candidates when
+their keys are equal. Two kinds:
+  * exact rules: the normalized value of one column, or of a pair of columns;
+  * MinHash bands: a few MinHash values of the record's character 3-grams. Two records share
+    a band with probability about J**r (J the Jaccard similarity of their 3-gram sets, r the
+    hashes per band), so duplicates with a typo in every column still meet, while unrelated
+    records almost never do.
+
+Default rules come from the data, so a transform works with no tuning. Every candidate rule's
+cost is measured exactly in one aggregation over its keys (the pairs a block of n records
+yields: n(n-1)/2, or n0*n1 across two tables) and a rule is kept only if it adds at most a
+budget of pairs per record; AccuracyCostTradeoff scales that budget and the number of columns
+paired and of MinHash bands. Blocks larger than `max_block_size` are dropped from their rule
+and reported: they are the skew that would make cost grow with the square of the table.
 """
 
 from __future__ import annotations
@@ -24,11 +30,16 @@ from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.normalize import comparison_column
 
 DEFAULT_MAX_BLOCK_SIZE = 500
-# A column with at least this many distinct values per row (blocks of five on average) identifies
-# records well enough for an exact rule on its own (phone, e-mail; not surname or city).
-IDENTIFYING_DISTINCT_RATIO = 0.2
 # Columns null in more rows than this cannot carry a rule.
 MIN_NON_NULL_RATIO = 0.3
+# Candidate pairs a rule may add per input record at AccuracyCostTradeoff 0.5; the budget
+# doubles towards 1.0 (accuracy) and halves towards 0.0 (cost).
+PAIRS_PER_RECORD_BUDGET = 4.0
+# A rule whose oversized blocks hold more than this share of its records is dropped.
+MAX_OVERSIZED_SHARE = 0.5
+GRAM_LENGTH = 3
+HASHES_PER_BAND = 4
+_KEY_SEPARATOR = "\u001f"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,19 +51,60 @@ class ColumnProfile:
 
 
 @dataclasses.dataclass(frozen=True)
-class BlockingRule:
+class ExactRule:
+    """Records meet when every listed column is present and equal after normalization."""
+
     name: str
-    # (comparison column index, prefix length or 0 for the whole value)
-    keys: tuple[tuple[int, int], ...]
+    columns: tuple[int, ...]
 
     def key_expression(self) -> Column:
-        parts = [
-            F.substring(F.col(comparison_column(i)), 1, length) if length else F.col(comparison_column(i))
-            for i, length in self.keys
-        ]
+        parts = [F.col(comparison_column(i)) for i in self.columns]
         # concat_ws skips nulls, so require every part explicitly.
         present = reduce(lambda a, b: a & b, [part.isNotNull() for part in parts])
-        return F.when(present, F.concat_ws("\u001f", *parts))
+        return F.when(present, F.concat_ws(_KEY_SEPARATOR, *parts))
+
+
+@dataclasses.dataclass(frozen=True)
+class MinHashBandRule:
+    """Records meet when their MinHash signatures agree at every position of the band."""
+
+    name: str
+    positions: tuple[int, ...]
+
+    def key_expression(self) -> Column:
+        # concat_ws of nulls is "", which would put every record without text in one block.
+        key = F.concat_ws(_KEY_SEPARATOR, *[F.col(SIGNATURE)[p].cast("string") for p in self.positions])
+        return F.when(F.col(SIGNATURE).isNotNull(), key)
+
+
+BlockingRule = ExactRule | MinHashBandRule
+SIGNATURE = "_gl_minhash"
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleCost:
+    """What one rule costs on this data: pairs before and after dropping oversized blocks."""
+
+    rule: int
+    pairs: int
+    pairs_capped: int
+    largest_block: int
+    oversized_blocks: int
+    records_in_oversized: int
+    keyed_left: int  # records of table 0 (all records when deduplicating) with a key
+    keyed_right: int  # records of table 1 with a key
+
+    def within(self, budget: float) -> bool:
+        """Worth keeping: it finds pairs, no more than the budget once oversized blocks are
+        dropped, and most of its records are not in oversized blocks (a rule on a state or a
+        gender column is all giant blocks: what is left of it after the cap is noise)."""
+        keyed = self.keyed_left + self.keyed_right
+        return 0 < self.pairs_capped <= budget and self.records_in_oversized <= MAX_OVERSIZED_SHARE * keyed
+
+    def agreement_share(self, linkage: bool) -> float:
+        """The share of all pairs of keyed records that share a key (uncapped)."""
+        all_pairs = self.keyed_left * self.keyed_right if linkage else self.keyed_left * (self.keyed_left - 1) / 2
+        return self.pairs / all_pairs if all_pairs else 0.0
 
 
 def profile_columns(records: DataFrame, columns: list[str]) -> list[ColumnProfile]:
@@ -65,21 +117,131 @@ def profile_columns(records: DataFrame, columns: list[str]) -> list[ColumnProfil
     return [ColumnProfile(i, name, row[f"d{i}"], row[f"c{i}"] / rows) for i, name in enumerate(columns)]
 
 
-def default_rules(profiles: list[ColumnProfile], rows: int, accuracy_cost_tradeoff: float = 0.5) -> list[BlockingRule]:
-    """Exact rules on identifying columns, then exact rules on every pair of the most
-    informative columns: two records meet if any two of those columns agree after
-    normalization, so typos or gaps in all the others still leave them a rule."""
+def usable_columns(profiles: list[ColumnProfile]) -> list[ColumnProfile]:
+    """Columns that can carry a rule, most informative first."""
     usable = [p for p in profiles if p.non_null_ratio >= MIN_NON_NULL_RATIO and p.distinct > 1]
-    ranked = sorted(usable, key=lambda p: p.distinct * p.non_null_ratio, reverse=True)
-    identifying = [p for p in ranked if p.distinct >= IDENTIFYING_DISTINCT_RATIO * rows]
-    rules = [BlockingRule(f"exact:{p.name}", ((p.index, 0),)) for p in identifying]
-    # A pair holding an identifying column would only repeat that column's own rule.
+    return sorted(usable, key=lambda p: p.distinct * p.non_null_ratio, reverse=True)
+
+
+def pair_budget(rows: int, accuracy_cost_tradeoff: float) -> float:
+    return rows * PAIRS_PER_RECORD_BUDGET * 4 ** (accuracy_cost_tradeoff - 0.5)
+
+
+def single_column_rules(profiles: list[ColumnProfile]) -> list[ExactRule]:
+    return [ExactRule(f"exact:{p.name}", (p.index,)) for p in usable_columns(profiles)]
+
+
+def column_pair_rules(
+    profiles: list[ColumnProfile], excluded: set[int], accuracy_cost_tradeoff: float
+) -> list[ExactRule]:
+    """Every pair of the most informative columns not already blocked on alone: two records
+    meet if any two of them agree, so typos or gaps in all the others still leave a rule."""
     width = 3 + round(2 * accuracy_cost_tradeoff)  # 3 columns at 0.0, 4 at 0.5, 5 at 1.0
-    top = [p for p in ranked if p not in identifying][:width]
-    for position, first in enumerate(top):
-        for second in top[position + 1 :]:
-            rules.append(BlockingRule(f"exact:{first.name}+{second.name}", ((first.index, 0), (second.index, 0))))
-    return rules
+    top = [p for p in usable_columns(profiles) if p.index not in excluded][:width]
+    return [
+        ExactRule(f"exact:{first.name}+{second.name}", (first.index, second.index))
+        for position, first in enumerate(top)
+        for second in top[position + 1 :]
+    ]
+
+
+def minhash_bands(accuracy_cost_tradeoff: float) -> int:
+    """4 bands at 0.0, 6 at 0.5, 8 at 1.0. With 6 bands of 4 hashes, records whose 3-gram sets
+    have Jaccard similarity 0.7 meet with probability 1-(1-0.7**4)**6 = 0.89, at 0.5 with 0.33,
+    at 0.2 with 0.01."""
+    return 4 + round(4 * accuracy_cost_tradeoff)
+
+
+def minhash_band_rules(bands: int) -> list[MinHashBandRule]:
+    return [
+        MinHashBandRule(f"minhash:band{band}", tuple(range(band * HASHES_PER_BAND, (band + 1) * HASHES_PER_BAND)))
+        for band in range(bands)
+    ]
+
+
+def fuzzy_text_columns(profiles: list[ColumnProfile], rows: int) -> list[int]:
+    """Columns whose 3-grams feed the MinHash signature. Low-cardinality columns (a state, a
+    gender) are left out: every record shares their grams, which would only make unrelated
+    records look alike."""
+    return [p.index for p in usable_columns(profiles) if p.distinct * p.distinct >= rows]
+
+
+def with_minhash_signature(records: DataFrame, columns: list[int], length: int, seed: int = 0) -> DataFrame:
+    """Adds SIGNATURE: `length` MinHash values over the distinct 3-grams of the listed
+    normalized columns (null when they are all null). Each gram is tagged with its column, so
+    "smith" as a street is not "smith" as a surname. A gram is hashed once to 64 bits and the
+    signature's hash functions are cheap rehashes of that number, not of the string."""
+
+    def grams(index: int) -> Column:
+        text = F.col(comparison_column(index))
+        starts = F.sequence(F.lit(1), F.greatest(F.length(text) - GRAM_LENGTH + 1, F.lit(1)))
+        tagged = F.transform(starts, lambda start: F.concat(F.lit(f"{index}:"), F.substring(text, start, GRAM_LENGTH)))
+        return F.coalesce(F.when(text.isNotNull(), tagged), F.array().cast("array<string>"))
+
+    def rehashed_minimum(hash_seed: int) -> Column:
+        return F.array_min(F.transform(F.col(SIGNATURE), lambda gram_hash: F.hash(gram_hash, F.lit(hash_seed))))
+
+    if not columns:
+        return records.withColumn(SIGNATURE, F.lit(None).cast("array<int>"))
+    hashed = F.transform(F.array_distinct(F.concat(*[grams(i) for i in columns])), lambda gram: F.xxhash64(gram))
+    signature = F.array(*[rehashed_minimum(seed * 1000 + j) for j in range(length)])
+    with_hashes = records.withColumn(SIGNATURE, F.when(F.size(hashed) > 0, hashed))
+    return with_hashes.withColumn(SIGNATURE, F.when(F.col(SIGNATURE).isNotNull(), signature))
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockingPlan:
+    """The rules chosen for this data, in order, and what every rule considered would cost."""
+
+    rules: list[BlockingRule]
+    considered: list[tuple[BlockingRule, RuleCost, bool]]  # (rule, cost, kept)
+    oversized: list[tuple[int, str]]  # (index in `rules`, key) of the blocks dropped as too large
+
+    def single_column_costs(self) -> dict[int, RuleCost]:
+        """The measured cost of the exact rule on each column alone, kept or not."""
+        return {
+            rule.columns[0]: cost
+            for rule, cost, _kept in self.considered
+            if isinstance(rule, ExactRule) and len(rule.columns) == 1
+        }
+
+    def report(self) -> list[dict[str, object]]:
+        return [
+            {"rule": rule.name, "kept": kept, **{k: v for k, v in vars(cost).items() if k != "rule"}}
+            for rule, cost, kept in self.considered
+        ]
+
+
+def plan_blocking(
+    records: DataFrame,
+    profiles: list[ColumnProfile],
+    rows: int,
+    linkage: bool,
+    accuracy_cost_tradeoff: float = 0.5,
+    max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
+) -> BlockingPlan:
+    """Measure the candidate rules on `records` (normalized, with SIGNATURE) and keep those
+    within the pair budget. Two rounds: single columns and MinHash bands first, then pairs of
+    the most informative columns that did not make a rule on their own."""
+    budget = pair_budget(rows, accuracy_cost_tradeoff)
+    considered: list[tuple[BlockingRule, RuleCost, bool]] = []
+    oversized: list[tuple[BlockingRule, str]] = []
+
+    def measure(candidates: list[BlockingRule]) -> list[BlockingRule]:
+        sizes = block_sizes(with_rule_keys(records, candidates), len(candidates)).cache()
+        costs = rule_costs(sizes, len(candidates), linkage, max_block_size)
+        kept = [i for i, cost in enumerate(costs) if cost.within(budget)]
+        considered.extend((candidates[i], cost, i in kept) for i, cost in enumerate(costs))
+        oversized.extend((candidates[i], key) for i, key in oversized_keys(sizes, kept, max_block_size))
+        sizes.unpersist()
+        return [candidates[i] for i in kept]
+
+    first = measure([*single_column_rules(profiles), *minhash_band_rules(minhash_bands(accuracy_cost_tradeoff))])
+    singles = [rule for rule in first if isinstance(rule, ExactRule)]
+    blocked_alone = {rule.columns[0] for rule in singles}
+    pairs = measure(column_pair_rules(profiles, blocked_alone, accuracy_cost_tradeoff))
+    rules = [*singles, *pairs, *[rule for rule in first if isinstance(rule, MinHashBandRule)]]
+    return BlockingPlan(rules, considered, [(rules.index(rule), key) for rule, key in oversized])
 
 
 def with_rule_keys(records: DataFrame, rules: list[BlockingRule]) -> DataFrame:
@@ -88,17 +250,65 @@ def with_rule_keys(records: DataFrame, rules: list[BlockingRule]) -> DataFrame:
     )
 
 
-def oversized_blocks(keyed: DataFrame, rules: list[BlockingRule], max_block_size: int) -> DataFrame:
-    """(rule, key, size) of every block above the cap."""
-    per_rule = [
-        keyed.where(F.col(f"_gl_k{i}").isNotNull())
-        .groupBy(F.col(f"_gl_k{i}").alias("key"))
-        .count()
-        .where(F.col("count") > max_block_size)
-        .select(F.lit(i).alias("rule"), "key", F.col("count").alias("size"))
-        for i in range(len(rules))
+def block_sizes(keyed: DataFrame, rule_count: int) -> DataFrame:
+    """(rule, key, left, right): records of table 0 and of table 1 in each non-null block."""
+    entries = F.explode(
+        F.array(*[F.struct(F.lit(i).alias("rule"), F.col(f"_gl_k{i}").alias("key")) for i in range(rule_count)])
+    )
+    return (
+        keyed.select(SOURCE, entries.alias("entry"))
+        .where(F.col("entry.key").isNotNull())
+        .groupBy(F.col("entry.rule").alias("rule"), F.col("entry.key").alias("key"))
+        .agg(
+            F.count(F.when(F.col(SOURCE) == 0, 1)).alias("left"),
+            F.count(F.when(F.col(SOURCE) == 1, 1)).alias("right"),
+        )
+    )
+
+
+def rule_costs(sizes: DataFrame, rule_count: int, linkage: bool, max_block_size: int) -> list[RuleCost]:
+    size = F.col("left") + F.col("right")
+    pairs = F.col("left") * F.col("right") if linkage else F.col("left") * (F.col("left") - 1) / 2
+    oversized = size > max_block_size
+    rows = {
+        row.rule: row
+        for row in sizes.groupBy("rule")
+        .agg(
+            F.sum(pairs).alias("pairs"),
+            F.sum(F.when(~oversized, pairs).otherwise(0)).alias("pairs_capped"),
+            F.max(size).alias("largest"),
+            F.count(F.when(oversized, 1)).alias("oversized"),
+            F.sum(F.when(oversized, size).otherwise(0)).alias("records_in_oversized"),
+            F.sum("left").alias("keyed_left"),
+            F.sum("right").alias("keyed_right"),
+        )
+        .collect()
+    }
+    return [
+        RuleCost(
+            i,
+            int(r.pairs),
+            int(r.pairs_capped),
+            int(r.largest),
+            int(r.oversized),
+            int(r.records_in_oversized),
+            r.keyed_left,
+            r.keyed_right,
+        )
+        if (r := rows.get(i))
+        else RuleCost(i, 0, 0, 0, 0, 0, 0, 0)
+        for i in range(rule_count)
     ]
-    return reduce(DataFrame.unionByName, per_rule)
+
+
+def oversized_keys(sizes: DataFrame, rules: list[int], max_block_size: int) -> list[tuple[int, str]]:
+    """(rule, key) of every block above the cap, for the listed rules."""
+    return [
+        (row.rule, row.key)
+        for row in sizes.where(F.col("rule").isin(rules) & (F.col("left") + F.col("right") > max_block_size))
+        .select("rule", "key")
+        .collect()
+    ]
 
 
 def without_oversized(keyed: DataFrame, oversized: list[tuple[int, str]]) -> DataFrame:

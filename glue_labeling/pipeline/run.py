@@ -21,29 +21,39 @@ from glue_labeling.ledger import FAILED, RUNNING, SUCCEEDED, TaskRunLedger
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import (
     DEFAULT_MAX_BLOCK_SIZE,
+    HASHES_PER_BAND,
     candidate_pairs,
-    default_rules,
-    oversized_blocks,
+    fuzzy_text_columns,
+    minhash_bands,
+    plan_blocking,
     profile_columns,
+    with_minhash_signature,
     with_rule_keys,
     without_oversized,
 )
 from glue_labeling.pipeline.cluster import connected_components
+from glue_labeling.pipeline.fellegi_sunter import score_unsupervised
 from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables, with_record_id
 from glue_labeling.pipeline.normalize import with_comparison_columns
 from glue_labeling.pipeline.sample import SamplingConfig, sample_labeling_sets
-from glue_labeling.pipeline.score import column_weights, with_features, with_unsupervised_score
-from glue_labeling.pipeline.write import discard, labeling_set_rows, staging_location, write_labeling_set
+from glue_labeling.pipeline.write import (
+    discard,
+    final_location,
+    labeling_set_rows,
+    shown_keys,
+    staging_location,
+    write_labeling_set,
+)
 from glue_labeling.registry import TransformRegistry
 from glue_labeling.settings import Settings
 
 log = logging.getLogger("glue_labeling.run")
 T = TypeVar("T")
 
-# PrecisionRecallTradeoff 0.5 (neutral) puts the unsupervised match threshold here; 1.0 raises
-# it (more evidence needed), 0.0 lowers it.
-NEUTRAL_THRESHOLD = 0.6
-THRESHOLD_SPAN = 0.2
+# PrecisionRecallTradeoff 0.5 (neutral) puts the match threshold at even odds; 1.0 raises it
+# to 0.9 (more evidence needed), 0.0 lowers it to 0.1.
+NEUTRAL_THRESHOLD = 0.5
+THRESHOLD_SPAN = 0.4
 
 
 DEFAULT_SAMPLING = SamplingConfig()
@@ -61,7 +71,7 @@ def match_threshold(precision_recall_tradeoff: float) -> float:
 class LabelingSetResult:
     location: str
     records: DataFrame  # the input with `_gl_id`, `_gl_source`
-    scored_pairs: DataFrame  # (id_l, id_r, rule, _gl_sim<i>..., match_score), checkpointed
+    scored_pairs: DataFrame  # (id_l, id_r, rule, features, levels, match_score)
 
 
 class RunReport:
@@ -98,7 +108,10 @@ def generate_labeling_set(
     catalog: LocalCatalog | None,
     sampling: SamplingConfig = DEFAULT_SAMPLING,
     max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
+    earlier_labeling_sets: list[str] | None = None,
 ) -> LabelingSetResult:
+    """`earlier_labeling_sets`: locations of this transform's earlier labeling sets, whose
+    records are not asked about again."""
     parameters = transform["Parameters"].get("FindMatchesParameters", {})
     key = parameters["PrimaryKeyColumnName"]
     tables = transform["InputRecordTables"]
@@ -112,47 +125,59 @@ def generate_labeling_set(
     loaded = report.stage("load", lambda: load().cache(), records_read=lambda df: df.count())
     data_columns = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID)]
     compared = [c for c in data_columns if c != key]
-    records = with_comparison_columns(loaded, compared).cache()
+    normalized = with_comparison_columns(loaded, compared)
     profiles = report.stage(
-        "profile", lambda: profile_columns(records, compared), column_profile=lambda ps: [vars(p) for p in ps]
+        "profile", lambda: profile_columns(normalized, compared), column_profile=lambda ps: [vars(p) for p in ps]
     )
-    rules = default_rules(profiles, report.figures["records_read"], parameters.get("AccuracyCostTradeoff", 0.5))
-    if not rules:
+    rows = report.figures["records_read"]
+    tradeoff = parameters.get("AccuracyCostTradeoff", 0.5)
+    records = with_minhash_signature(
+        normalized, fuzzy_text_columns(profiles, rows), minhash_bands(tradeoff) * HASHES_PER_BAND
+    ).cache()
+    plan = report.stage(
+        "plan_blocking",
+        lambda: plan_blocking(records, profiles, rows, linkage, tradeoff, max_block_size),
+        blocking_rules_considered=lambda plan: plan.report(),
+        oversized_blocks=lambda plan: [{"rule": plan.rules[i].name, "key": key} for i, key in plan.oversized[:20]],
+    )
+    if not plan.rules:
         raise InputDataError("no column is informative enough to block on (all constant or mostly null)")
-
-    def block() -> DataFrame:
-        keyed = with_rule_keys(records, rules).cache()
-        giants = [(r.rule, r.key) for r in oversized_blocks(keyed, rules, max_block_size).collect()]
-        report.figures["oversized_blocks"] = [{"rule": rules[i].name, "key": k} for i, k in giants[:20]]
-        return candidate_pairs(without_oversized(keyed, giants), len(rules), linkage).localCheckpoint()
-
     pairs = report.stage(
         "block",
-        block,
-        blocking_rules=lambda _: [rule.name for rule in rules],
+        lambda: candidate_pairs(
+            without_oversized(with_rule_keys(records, plan.rules), plan.oversized), len(plan.rules), linkage
+        ).localCheckpoint(),
+        blocking_rules=lambda _: [rule.name for rule in plan.rules],
         candidate_pairs_per_rule=lambda df: {
-            rules[row.rule].name: row["count"] for row in df.groupBy("rule").count().collect()
+            plan.rules[row.rule].name: row["count"] for row in df.groupBy("rule").count().collect()
         },
     )
     candidate_total = sum(report.figures["candidate_pairs_per_rule"].values())
     if candidate_total == 0:
         raise InputDataError("blocking found no candidate pairs: there is nothing to ask about")
     threshold = match_threshold(parameters.get("PrecisionRecallTradeoff", 0.5))
-    scored = report.stage(
+    scored, _model = report.stage(
         "score",
-        lambda: with_unsupervised_score(
-            with_features(pairs, records, len(compared)), column_weights(profiles)
-        ).localCheckpoint(),
+        lambda: score_unsupervised(pairs, records, profiles, plan.single_column_costs(), linkage),
         match_threshold=lambda _: threshold,
+        model=lambda result: result[1].describe(compared),
     )
     components, _rounds = report.stage(
         "cluster",
         lambda: connected_components(scored.where(F.col("match_score") >= threshold)),
         cluster_rounds=lambda result: result[1],
     )
+
+    def excluded_records() -> frozenset[int]:
+        shown = shown_keys(spark, earlier_labeling_sets or [], key)
+        if shown is None:
+            return frozenset()
+        joined = loaded.join(shown, F.col(f"`{key}`").cast("string") == F.col("key"))
+        return frozenset(row[RECORD_ID] for row in joined.select(RECORD_ID).collect())
+
     sets = report.stage(
         "sample",
-        lambda: sample_labeling_sets(spark, scored, components, threshold, sampling).cache(),
+        lambda: sample_labeling_sets(spark, scored, components, threshold, sampling, excluded_records()).cache(),
         labeling_sets=lambda df: df.select("labeling_set_id").distinct().count(),
         labeling_set_rows=lambda df: df.count(),
     )
@@ -178,8 +203,19 @@ def run_task(spark: SparkSession, settings: Settings, task_run_id: str) -> int:
         transform = TransformRegistry(settings).get(run["transform_id"])
         if transform is None:
             raise InputDataError(f"transform {run['transform_id']} was deleted")
+        earlier = [
+            final_location(other["output_s3_path"], other["task_run_id"])
+            for other in ledger.runs_of(run["transform_id"])
+            if other["task_type"] == run["task_type"] and other["status"] == SUCCEEDED
+        ]
         location = generate_labeling_set(
-            spark, transform, run["output_s3_path"], task_run_id, report, LocalCatalog(settings)
+            spark,
+            transform,
+            run["output_s3_path"],
+            task_run_id,
+            report,
+            LocalCatalog(settings),
+            earlier_labeling_sets=earlier,
         ).location
     except RunStopped:
         log.warning("task run %s stopped on request", task_run_id)

@@ -36,6 +36,10 @@ class SamplingConfig:
     # An anchor group is the anchor and its strongest neighbours, up to this many rows, so a set
     # holds two or three groups: matches within groups, clear non-matches across them.
     max_group_rows: int = 6
+    # Neighbours an anchor group takes beyond its strongest: those at least this likely to
+    # match. Clear non-matches teach little, and padding groups with them would bury the
+    # matches a first round must show.
+    neighbour_floor: float = 0.01
 
     def __post_init__(self) -> None:
         # min_rows < max_rows leaves room for a group of two in any set not yet full.
@@ -43,12 +47,15 @@ class SamplingConfig:
             raise ValueError(f"need 2 <= min_rows < max_rows <= {MAX_ROWS_PER_SET}")
 
 
-def _ranked_anchors(scored: DataFrame, threshold: float, config: SamplingConfig) -> list[int]:
+def _ranked_anchors(scored: DataFrame, threshold: float, config: SamplingConfig, excluded: frozenset[int]) -> list[int]:
     """Anchor ids in the order the mix wants them: boundary, bands, exploration interleaved."""
-    wanted = config.sets * 6  # more than needed: some are skipped as duplicates or used records
+    # More than needed: some are skipped as duplicates or used records, and groups of likely
+    # matches are small (two or three rows), so a set takes several.
+    wanted = config.sets * 12
     per_record = (
         scored.select(F.col("id_l").alias("id"), "match_score")
         .unionByName(scored.select(F.col("id_r").alias("id"), "match_score"))
+        .where(~F.col("id").isin(list(excluded)))
         .groupBy("id")
         .agg(F.min(F.abs(F.col("match_score") - threshold)).alias("distance"), F.max("match_score").alias("best"))
         .withColumn("tiebreak", F.xxhash64("id", F.lit(config.seed)))
@@ -138,9 +145,11 @@ def sample_labeling_sets(
     components: DataFrame,
     threshold: float,
     config: SamplingConfig,
+    excluded: frozenset[int] = frozenset(),
 ) -> DataFrame:
-    """(labeling_set_id, _gl_id) for the chosen records."""
-    anchors = list(dict.fromkeys(_ranked_anchors(scored, threshold, config)))  # first place of each
+    """(labeling_set_id, _gl_id) for the chosen records; `excluded` records (shown in an earlier
+    round) are neither anchors nor neighbours."""
+    anchors = list(dict.fromkeys(_ranked_anchors(scored, threshold, config, excluded)))  # first place of each
     anchor_frame = spark.createDataFrame([(a,) for a in anchors], "anchor long")
     edges = scored.select(F.col("id_l").alias("anchor"), F.col("id_r").alias("other"), "match_score").unionByName(
         scored.select(F.col("id_r").alias("anchor"), F.col("id_l").alias("other"), "match_score")
@@ -151,7 +160,10 @@ def sample_labeling_sets(
             "rank",
             F.row_number().over(_neighbour_window()),
         )
-        .where(F.col("rank") <= MAX_ROWS_PER_SET)
+        .where(
+            (F.col("rank") == 1)
+            | ((F.col("rank") <= MAX_ROWS_PER_SET) & (F.col("match_score") >= config.neighbour_floor))
+        )
         .collect()
     )
     neighbours: dict[int, list[tuple[int, float]]] = defaultdict(list)
@@ -162,7 +174,7 @@ def sample_labeling_sets(
         F.broadcast(spark.createDataFrame([(i,) for i in involved], "id long")), "id"
     ).collect()
     component_of = {row.id: row.component for row in component_rows}
-    sets = pack_labeling_sets(anchors, neighbours, component_of, config)
+    sets = pack_labeling_sets(anchors, neighbours, component_of, config, excluded)
     schema = StructType([StructField("labeling_set_id", StringType()), StructField("_gl_id", LongType())])
     return spark.createDataFrame(
         [(f"set-{n:03d}", record) for n, members in enumerate(sets, start=1) for record in members], schema

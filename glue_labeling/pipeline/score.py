@@ -1,19 +1,17 @@
-"""Score: per-column similarity features of each candidate pair, and an unsupervised score.
+"""Score, first half: per-column similarity features of each candidate pair.
 
-String similarity is Jaro-Winkler from rapidfuzz, applied to whole Arrow batches in a pandas
-UDF (`cpdist` compares the two columns element-wise in C++), so no Python code runs per row.
-Exact-match and null indicators come from Spark's own functions.
-
-With no labels yet, the score is the agreement of the columns (similarity above a floor,
-rescaled to [0, 1]) weighted by how much an
-agreement on that column tells: log2 of its number of distinct values (agreeing on a column
-with two values says little; agreeing on a phone number says a lot). Columns null on either
-side are left out of both the sum and the weights.
+For every compared column (all normalized text, so the same features fit names, codes and
+dates written as text):
+  * `_gl_sim<i>`: Jaro-Winkler, 1.0 for an exact match. rapidfuzz computes it on whole Arrow
+    batches in a pandas UDF (`cpdist` compares the two columns element-wise in C++), so no
+    Python code runs per row. The comparison levels of the Fellegi-Sunter model come from it.
+  * `_gl_lev<i>`: Levenshtein similarity, 1 - distance / longer length (Spark's own function);
+  * `_gl_jac<i>`: Jaccard similarity of the word sets (catches reordered names);
+all null when either side is null, which doubles as the null indicator.
+The unsupervised match probability is fellegi_sunter.py's work.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
@@ -22,10 +20,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType
 
 from glue_labeling.pipeline import RECORD_ID
-from glue_labeling.pipeline.block import ColumnProfile
 from glue_labeling.pipeline.normalize import comparison_column
-
-AGREEMENT_FLOOR = 0.8
 
 
 @F.pandas_udf(DoubleType())
@@ -46,37 +41,43 @@ def similarity_column(index: int) -> str:
     return f"_gl_sim{index}"
 
 
-def with_features(pairs: DataFrame, records: DataFrame, column_count: int) -> DataFrame:
-    """Joins both records' normalized columns onto each pair and adds `_gl_sim<i>` in [0, 1]
-    (null when either side is null)."""
+def levenshtein_column(index: int) -> str:
+    return f"_gl_lev{index}"
+
+
+def jaccard_column(index: int) -> str:
+    return f"_gl_jac{index}"
+
+
+def levenshtein_similarity(left: Column, right: Column) -> Column:
+    longer = F.greatest(F.length(left), F.length(right))
+    return F.lit(1.0) - F.levenshtein(left, right) / longer
+
+
+def token_jaccard(left: Column, right: Column) -> Column:
+    left_tokens, right_tokens = F.split(left, " "), F.split(right, " ")
+    return F.size(F.array_intersect(left_tokens, right_tokens)) / F.size(F.array_union(left_tokens, right_tokens))
+
+
+def with_features(pairs: DataFrame, records: DataFrame, column_count: int, carried: tuple[str, ...] = ()) -> DataFrame:
+    """Joins both records' normalized columns (and the record-level `carried` columns, as
+    `<name>_l`/`<name>_r`) onto each pair (id_l, id_r, rule) and adds the features."""
     compared = [comparison_column(i) for i in range(column_count)]
-    left = records.select(F.col(RECORD_ID).alias("id_l"), *[F.col(c).alias(f"{c}_l") for c in compared])
-    right = records.select(F.col(RECORD_ID).alias("id_r"), *[F.col(c).alias(f"{c}_r") for c in compared])
-    joined = pairs.join(left, "id_l").join(right, "id_r")
-    features = [
-        F.when(F.col(f"{c}_l") == F.col(f"{c}_r"), F.lit(1.0))
-        .otherwise(jaro_winkler(F.col(f"{c}_l"), F.col(f"{c}_r")))
-        .alias(similarity_column(i))
-        for i, c in enumerate(compared)
-    ]
-    return joined.select("id_l", "id_r", "rule", *features)
-
-
-def column_weights(profiles: list[ColumnProfile]) -> list[float]:
-    return [math.log2(max(p.distinct, 2)) for p in profiles]
-
-
-def agreement(similarity: Column) -> Column:
-    """Similarity rescaled so that only near-agreement counts: unrelated strings still share
-    characters (Jaro-Winkler of two random phone numbers is often 0.6-0.8), so below
-    AGREEMENT_FLOOR a column says nothing for a match."""
-    return F.greatest(F.lit(0.0), (similarity - AGREEMENT_FLOOR) / (1.0 - AGREEMENT_FLOOR))
-
-
-def with_unsupervised_score(featured: DataFrame, weights: list[float]) -> DataFrame:
-    """`match_score` in [0, 1]: the weighted mean of the agreements of the non-null columns."""
-    weighted = [F.coalesce(agreement(F.col(similarity_column(i))) * w, F.lit(0.0)) for i, w in enumerate(weights)]
-    present = [F.when(F.col(similarity_column(i)).isNotNull(), F.lit(w)).otherwise(0.0) for i, w in enumerate(weights)]
-    total_weight = sum(present[1:], present[0])
-    score = sum(weighted[1:], weighted[0]) / F.when(total_weight > 0, total_weight)
-    return featured.withColumn("match_score", F.coalesce(score, F.lit(0.0)))
+    sides = {}
+    for side in ("l", "r"):
+        sides[side] = records.select(
+            F.col(RECORD_ID).alias(f"id_{side}"),
+            *[F.col(c).alias(f"{c}_{side}") for c in (*compared, *carried)],
+        )
+    joined = pairs.join(sides["l"], "id_l").join(sides["r"], "id_r")
+    features = []
+    for i, c in enumerate(compared):
+        left, right = F.col(f"{c}_l"), F.col(f"{c}_r")
+        present = left.isNotNull() & right.isNotNull()
+        features += [
+            F.when(left == right, F.lit(1.0)).otherwise(jaro_winkler(left, right)).alias(similarity_column(i)),
+            F.when(present, levenshtein_similarity(left, right)).alias(levenshtein_column(i)),
+            F.when(present, token_jaccard(left, right)).alias(jaccard_column(i)),
+        ]
+    carried_sides = [F.col(f"{name}_{side}") for name in carried for side in ("l", "r")]
+    return joined.select("id_l", "id_r", "rule", *features, *carried_sides)

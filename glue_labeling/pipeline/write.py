@@ -55,6 +55,19 @@ def discard(spark: SparkSession, uri: str) -> None:
     _file_system(spark, uri).delete(_path(spark, uri), True)
 
 
+def shown_keys(spark: SparkSession, locations: list[str], key: str) -> DataFrame | None:
+    """The primary keys (as text) in the complete labeling sets at `locations`, earlier runs'
+    output; locations without `_SUCCESS` (removed, or never finished) are skipped. None when
+    there is nothing to read."""
+    complete = [
+        location for location in locations if _file_system(spark, location).exists(_path(spark, f"{location}/_SUCCESS"))
+    ]
+    if not complete:
+        return None
+    shown = spark.read.option("header", "true").option("encoding", "UTF-8").csv(complete)
+    return shown.select(F.col(f"`{key}`").alias("key")).distinct()
+
+
 def write_labeling_set(spark: SparkSession, rows: DataFrame, output_uri: str, task_run_id: str) -> str:
     staging, final = staging_location(output_uri, task_run_id), final_location(output_uri, task_run_id)
     discard(spark, staging)
