@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
 
 from glue_labeling.settings import ENV_PREFIX, Settings, load_settings
 
@@ -94,6 +95,18 @@ def spark(base_settings: Settings):
     session = get_or_create_session(base_settings, app_name="glue-labeling-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """AWS in this process (moto's mock_aws), with fake credentials so nothing reaches AWS.
+    Not for delta-rs: it cannot reach an in-process mock (use `s3_endpoint`)."""
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        yield
 
 
 @pytest.fixture
