@@ -4,6 +4,7 @@ and a real S3-protocol server (moto's standalone server) on loopback."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import socket
 import subprocess
 import sys
@@ -15,11 +16,23 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
 
-from glue_labeling.settings import Settings, load_settings
+from glue_labeling.settings import ENV_PREFIX, Settings, load_settings
 
 S3_ACCESS_KEY = "glue-labeling-test"
 S3_SECRET_KEY = "glue-labeling-test-secret"
+# The one setting the tests take from the environment: scripts/test_spark35.sh points it at the
+# Spark 3.5 jars. Every other setting is the tests' own, whatever the developer has exported.
+JARS_DIR_VARIABLE = ENV_PREFIX + "JARS_DIR"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the SparkSession (directly or through another fixture) `spark`,
+    so `pytest -m spark` selects them all (scripts/test_spark35.sh)."""
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)
 
 
 def _free_port() -> int:
@@ -59,7 +72,7 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def base_settings(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> Settings:
     state = tmp_path_factory.mktemp("session-state")
     return dataclasses.replace(
-        load_settings({}),
+        load_settings({name: value for name, value in os.environ.items() if name == JARS_DIR_VARIABLE}),
         state_dir=str(state),
         s3_endpoint=s3_endpoint,
         s3_access_key=S3_ACCESS_KEY,
@@ -82,6 +95,18 @@ def spark(base_settings: Settings):
     session = get_or_create_session(base_settings, app_name="glue-labeling-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """AWS in this process (moto's mock_aws), with fake credentials so nothing reaches AWS.
+    Not for delta-rs: it cannot reach an in-process mock (use `s3_endpoint`)."""
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        yield
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
 """AWS Glue: one run of an existing Glue job per task run.
 
-The Glue job is the operator's (created once): its ScriptLocation is jobs/labeling_set_generation.py
-in the bundle, its DefaultArguments bring the Python modules (--additional-python-modules with the
-glue-labeling wheel) and Delta (--datalake-formats delta), and its MaxConcurrentRuns must allow
-as many runs as the transforms may have at once. So the launcher's `job` is the Glue job's script
-and is not sent.
+The Glue job is the operator's, created or updated by scripts/deploy.py: its ScriptLocation is
+jobs/labeling_set_generation.py in the bundle, its DefaultArguments bring the Python modules
+(--additional-python-modules with the glue-labeling wheel) and Delta (--datalake-formats delta),
+and its MaxConcurrentRuns must allow as many runs as the transforms may have at once. So the
+launcher's `job` is the Glue job's script and is not sent.
 
 A Glue run cannot set environment variables, so the settings travel as job arguments
 `--GLUE_LABELING_<FIELD> <value>` next to `--task-run-id` and `--transform-id`; the job script
