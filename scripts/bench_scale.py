@@ -44,7 +44,8 @@ from pyspark.sql import SparkSession
 from glue_labeling.catalog import LocalCatalog
 from glue_labeling.client import GlueLabelingClient
 from glue_labeling.ledger import FINAL_STATUSES
-from glue_labeling.pipeline.normalize import _ACCENTED, _PLAIN
+from glue_labeling.pipeline.block import KEY_SEPARATOR
+from glue_labeling.pipeline.normalize import ACCENTED, PLAIN
 from glue_labeling.pipeline.run import RunReport, generate_labeling_set
 from glue_labeling.settings import PROJECT_ROOT, Settings, load_settings
 from glue_labeling.spark import get_or_create_session
@@ -63,7 +64,7 @@ KEY = RECORD_COLUMNS[0]
 DATABASE = "bench"
 # Our blocking keys join the parts of a multi-column rule with this character; oversized blocks
 # are reported by that joined key.
-KEY_SEPARATOR = "\u001f"
+
 
 # Splink's side. Our features give a string column credit from Jaro-Winkler 0.8 up (the
 # agreement floor in score.py), more the closer it gets to 1: two JW levels above exact match.
@@ -135,7 +136,7 @@ def run_ours(spark: SparkSession, catalog: LocalCatalog, table: str, output: Pat
     reset_peak_rss(os.getpid())
     report = RunReport()
     started = time.perf_counter()
-    generate_labeling_set(spark, transform_for(table), f"file://{output}", f"bench-{table}", report, catalog)
+    result = generate_labeling_set(spark, transform_for(table), f"file://{output}", f"bench-{table}", report, catalog)
     seconds = time.perf_counter() - started
     figures = report.figures
     pairs = sum(figures["candidate_pairs_per_rule"].values())
@@ -146,7 +147,8 @@ def run_ours(spark: SparkSession, catalog: LocalCatalog, table: str, output: Pat
         "candidate_pairs_per_rule": figures["candidate_pairs_per_rule"],
         "pairs_scored_per_second": round(pairs / max(figures["stage_seconds"]["score"], 1e-9)),
         "blocking_rules": figures["blocking_rules"],
-        "oversized_blocks": figures.get("oversized_blocks", []),
+        # Every dropped block (the run report keeps only the first 20), so Splink drops them too.
+        "oversized_blocks": [{"rule": result.plan.rules[i].name, "key": key} for i, key in result.plan.oversized],
         "labeling_sets": figures["labeling_sets"],
         "labeling_set_rows": figures["labeling_set_rows"],
         "peak_jvm_rss_mb": peak_rss_mb(jvm),
@@ -328,7 +330,7 @@ def normalized_select(key: str, columns: list[str]) -> str:
     block and compare the same values."""
     cleaned = [
         f"nullif(trim(regexp_replace(regexp_replace(translate(lower(CAST({_quoted(c)} AS VARCHAR)), "
-        f"'{_ACCENTED}', '{_PLAIN}'), '[^\\p{{L}}\\p{{N}}]+', ' ', 'g'), '\\s+', ' ', 'g')), '') AS {_quoted(c)}"
+        f"'{ACCENTED}', '{PLAIN}'), '[^\\p{{L}}\\p{{N}}]+', ' ', 'g'), '\\s+', ' ', 'g')), '') AS {_quoted(c)}"
         for c in columns
     ]
     return ", ".join([_quoted(key), *cleaned])

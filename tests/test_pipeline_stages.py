@@ -33,6 +33,7 @@ from glue_labeling.pipeline.block import (
     minhash_band_rules,
     oversized_keys,
     plan_blocking,
+    profile_columns,
     rule_costs,
     single_column_rules,
     with_minhash_signature,
@@ -198,8 +199,20 @@ def test_normalize_text_maps_every_listed_accent_to_its_base_letter(spark: Spark
 # -------------------------------------------------------------------------------------- block
 
 
-def _profile(index: int, name: str, distinct: int, non_null_ratio: float = 1.0) -> ColumnProfile:
-    return ColumnProfile(index, name, distinct, non_null_ratio)
+def _profile(
+    index: int, name: str, distinct: int, non_null_ratio: float = 1.0, multi_word_ratio: float = 0.0
+) -> ColumnProfile:
+    return ColumnProfile(index, name, distinct, non_null_ratio, multi_word_ratio)
+
+
+def test_profile_columns(spark: SparkSession) -> None:
+    records = spark.createDataFrame(
+        [("ann lee", "x"), ("bo", None), ("ann lee", None), ("cy doe", None)], "_gl_n0 string, _gl_n1 string"
+    )
+    assert profile_columns(records, ["name", "code"]) == [
+        ColumnProfile(0, "name", distinct=3, non_null_ratio=1.0, multi_word_ratio=0.75),
+        ColumnProfile(1, "code", distinct=1, non_null_ratio=0.25, multi_word_ratio=0.0),
+    ]
 
 
 def test_single_column_rules_skip_mostly_null_and_constant_columns() -> None:
@@ -397,7 +410,7 @@ def test_with_features_similarities(spark: SparkSession) -> None:
         f"{RECORD_ID} long, _gl_n0 string, _gl_n1 string, _gl_n2 string, _gl_n3 string, _gl_tf0 double",
     )
     pairs = spark.createDataFrame([(1, 2, 0)], PAIR_SCHEMA)
-    row = with_features(pairs, records, column_count=4, carried=("_gl_tf0",)).first()
+    row = with_features(pairs, records, column_count=4, carried=("_gl_tf0",), multi_word=frozenset({0, 1, 2})).first()
     assert (row.id_l, row.id_r, row.rule) == (1, 2, 0)
     assert row[similarity_column(0)] == pytest.approx(JaroWinkler.normalized_similarity("john smith", "smith john"))
     assert row[jaccard_column(0)] == 1.0  # the same words, reordered
@@ -408,7 +421,8 @@ def test_with_features_similarities(spark: SparkSession) -> None:
     for column in (2, 3):  # one or both sides null: null, not NaN
         assert row[similarity_column(column)] is None
         assert row[levenshtein_column(column)] is None
-        assert row[jaccard_column(column)] is None
+    assert row[jaccard_column(2)] is None
+    assert jaccard_column(3) not in row.asDict()  # not a multi-word column
     assert (row["_gl_tf0_l"], row["_gl_tf0_r"]) == (0.5, 0.25)
 
 

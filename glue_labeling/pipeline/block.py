@@ -39,7 +39,7 @@ PAIRS_PER_RECORD_BUDGET = 4.0
 MAX_OVERSIZED_SHARE = 0.5
 GRAM_LENGTH = 3
 HASHES_PER_BAND = 4
-_KEY_SEPARATOR = "\u001f"
+KEY_SEPARATOR = "\u001f"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +48,7 @@ class ColumnProfile:
     name: str
     distinct: int
     non_null_ratio: float
+    multi_word_ratio: float  # share of the non-null values holding more than one word
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +62,7 @@ class ExactRule:
         parts = [F.col(comparison_column(i)) for i in self.columns]
         # concat_ws skips nulls, so require every part explicitly.
         present = reduce(lambda a, b: a & b, [part.isNotNull() for part in parts])
-        return F.when(present, F.concat_ws(_KEY_SEPARATOR, *parts))
+        return F.when(present, F.concat_ws(KEY_SEPARATOR, *parts))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +74,7 @@ class MinHashBandRule:
 
     def key_expression(self) -> Column:
         # concat_ws of nulls is "", which would put every record without text in one block.
-        key = F.concat_ws(_KEY_SEPARATOR, *[F.col(SIGNATURE)[p].cast("string") for p in self.positions])
+        key = F.concat_ws(KEY_SEPARATOR, *[F.col(SIGNATURE)[p].cast("string") for p in self.positions])
         return F.when(F.col(SIGNATURE).isNotNull(), key)
 
 
@@ -111,10 +112,17 @@ def profile_columns(records: DataFrame, columns: list[str]) -> list[ColumnProfil
     aggregates = []
     for i in range(len(columns)):
         column = F.col(comparison_column(i))
-        aggregates += [F.approx_count_distinct(column).alias(f"d{i}"), F.count(column).alias(f"c{i}")]
+        aggregates += [
+            F.approx_count_distinct(column).alias(f"d{i}"),
+            F.count(column).alias(f"c{i}"),
+            F.count(F.when(F.instr(column, " ") > 0, 1)).alias(f"w{i}"),
+        ]
     row = records.agg(F.count(F.lit(1)).alias("rows"), *aggregates).first()
     rows = max(row["rows"], 1)
-    return [ColumnProfile(i, name, row[f"d{i}"], row[f"c{i}"] / rows) for i, name in enumerate(columns)]
+    return [
+        ColumnProfile(i, name, row[f"d{i}"], row[f"c{i}"] / rows, row[f"w{i}"] / max(row[f"c{i}"], 1))
+        for i, name in enumerate(columns)
+    ]
 
 
 def usable_columns(profiles: list[ColumnProfile]) -> list[ColumnProfile]:

@@ -47,6 +47,8 @@ SKEW_FOR_TERM_FREQUENCY = 10.0
 RANDOM_SAMPLE_RECORDS = 600
 RANDOM_SAMPLE_SEED = 7
 _PROBABILITY_FLOOR = 1e-6
+# Columns with at least this share of multi-word values get the word-Jaccard feature.
+MULTI_WORD_RATIO = 0.05
 
 
 def level_column(index: int) -> str:
@@ -239,7 +241,8 @@ def score_unsupervised(
     frequent = term_frequency_columns(single_column_costs, profiles)
     with_frequencies = with_term_frequencies(records, frequent)
     carried = tuple(term_frequency_column(i) for i in frequent)
-    featured = with_levels(with_features(pairs, with_frequencies, column_count, carried), column_count)
+    multi_word = frozenset(p.index for p in profiles if p.multi_word_ratio >= MULTI_WORD_RATIO)
+    featured = with_levels(with_features(pairs, with_frequencies, column_count, carried, multi_word), column_count)
     featured = featured.localCheckpoint()
     sampled = with_levels(with_features(random_pairs(records, linkage), records, column_count), column_count)
     exact_shares = {index: cost.agreement_share(linkage) for index, cost in single_column_costs.items()}

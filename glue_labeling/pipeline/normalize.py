@@ -8,9 +8,9 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-_ACCENTED = "àáâãäåāçćčèéêëēęìíîïīłñńòóôõöøōśšùúûüūýÿžźż"
-_PLAIN = "aaaaaaaccceeeeeeiiiiilnnoooooooss" + "uuuuuyyzzz"
-assert len(_ACCENTED) == len(_PLAIN), "translate() pairs the two strings character by character"
+ACCENTED = "àáâãäåāçćčèéêëēęìíîïīłñńòóôõöøōśšùúûüūýÿžźż"
+PLAIN = "aaaaaaaccceeeeeeiiiiilnnoooooooss" + "uuuuuyyzzz"
+assert len(ACCENTED) == len(PLAIN), "translate() pairs the two strings character by character"
 
 
 def comparison_column(index: int) -> str:
@@ -18,7 +18,7 @@ def comparison_column(index: int) -> str:
 
 
 def normalize_text(column: Column) -> Column:
-    lowered = F.translate(F.lower(column.cast("string")), _ACCENTED, _PLAIN)
+    lowered = F.translate(F.lower(column.cast("string")), ACCENTED, PLAIN)
     spaced = F.regexp_replace(lowered, r"[^\p{L}\p{N}]+", " ")
     cleaned = F.trim(F.regexp_replace(spaced, r"\s+", " "))
     return F.when(cleaned == "", None).otherwise(cleaned)

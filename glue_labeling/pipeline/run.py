@@ -22,6 +22,7 @@ from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import (
     DEFAULT_MAX_BLOCK_SIZE,
     HASHES_PER_BAND,
+    BlockingPlan,
     candidate_pairs,
     fuzzy_text_columns,
     minhash_bands,
@@ -72,6 +73,7 @@ class LabelingSetResult:
     location: str
     records: DataFrame  # the input with `_gl_id`, `_gl_source`
     scored_pairs: DataFrame  # (id_l, id_r, rule, features, levels, match_score)
+    plan: BlockingPlan  # the rules chosen, and every oversized block dropped
 
 
 class RunReport:
@@ -186,7 +188,7 @@ def generate_labeling_set(
         lambda: write_labeling_set(spark, labeling_set_rows(loaded, sets, data_columns), output_uri, task_run_id),
         output_location=lambda location: location,
     )
-    return LabelingSetResult(location, loaded, scored)
+    return LabelingSetResult(location, loaded, scored, plan)
 
 
 def run_task(spark: SparkSession, settings: Settings, task_run_id: str) -> int:

@@ -5,8 +5,9 @@ dates written as text):
   * `_gl_sim<i>`: Jaro-Winkler, 1.0 for an exact match. rapidfuzz computes it on whole Arrow
     batches in a pandas UDF (`cpdist` compares the two columns element-wise in C++), so no
     Python code runs per row. The comparison levels of the Fellegi-Sunter model come from it.
-  * `_gl_lev<i>`: Levenshtein similarity, 1 - distance / longer length (Spark's own function);
-  * `_gl_jac<i>`: Jaccard similarity of the word sets (catches reordered names);
+  * `_gl_lev<i>`: Levenshtein similarity, 1 - distance / longer length, from the same UDF;
+  * `_gl_jac<i>`: Jaccard similarity of the word sets (catches reordered names), for columns
+    whose values often hold several words;
 all null when either side is null, which doubles as the null indicator.
 The unsupervised match probability is fellegi_sunter.py's work.
 """
@@ -17,24 +18,29 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType
+from pyspark.sql.types import DoubleType, StructField, StructType
 
 from glue_labeling.pipeline import RECORD_ID
 from glue_labeling.pipeline.normalize import comparison_column
 
 
-@F.pandas_udf(DoubleType())
-def jaro_winkler(left: pd.Series, right: pd.Series) -> pd.Series:
-    from rapidfuzz.distance import JaroWinkler
+# A StructType rather than a DDL string: parsing DDL needs a running SparkContext, and this
+# module is imported before one exists.
+@F.pandas_udf(StructType([StructField("jaro_winkler", DoubleType()), StructField("levenshtein", DoubleType())]))
+def string_similarities(left: pd.Series, right: pd.Series) -> pd.DataFrame:
+    """Jaro-Winkler and Levenshtein similarity (1 - distance / longer length), NaN where either
+    side is null. rapidfuzz in C++ over the whole batch: Spark's own `levenshtein` is several
+    times slower than this on names."""
+    from rapidfuzz.distance import JaroWinkler, Levenshtein
     from rapidfuzz.process import cpdist
 
-    present = left.notna() & right.notna()
-    result = np.full(len(left), np.nan)
+    present = (left.notna() & right.notna()).to_numpy()
+    result = pd.DataFrame({"jaro_winkler": np.full(len(left), np.nan), "levenshtein": np.full(len(left), np.nan)})
     if present.any():
-        result[present.to_numpy()] = cpdist(
-            left[present].tolist(), right[present].tolist(), scorer=JaroWinkler.normalized_similarity, workers=1
-        )
-    return pd.Series(result)
+        lefts, rights = left[present].tolist(), right[present].tolist()
+        for name, scorer in (("jaro_winkler", JaroWinkler), ("levenshtein", Levenshtein)):
+            result.loc[present, name] = cpdist(lefts, rights, scorer=scorer.normalized_similarity, workers=1)
+    return result
 
 
 def similarity_column(index: int) -> str:
@@ -49,19 +55,21 @@ def jaccard_column(index: int) -> str:
     return f"_gl_jac{index}"
 
 
-def levenshtein_similarity(left: Column, right: Column) -> Column:
-    longer = F.greatest(F.length(left), F.length(right))
-    return F.lit(1.0) - F.levenshtein(left, right) / longer
-
-
 def token_jaccard(left: Column, right: Column) -> Column:
     left_tokens, right_tokens = F.split(left, " "), F.split(right, " ")
     return F.size(F.array_intersect(left_tokens, right_tokens)) / F.size(F.array_union(left_tokens, right_tokens))
 
 
-def with_features(pairs: DataFrame, records: DataFrame, column_count: int, carried: tuple[str, ...] = ()) -> DataFrame:
+def with_features(
+    pairs: DataFrame,
+    records: DataFrame,
+    column_count: int,
+    carried: tuple[str, ...] = (),
+    multi_word: frozenset[int] = frozenset(),
+) -> DataFrame:
     """Joins both records' normalized columns (and the record-level `carried` columns, as
-    `<name>_l`/`<name>_r`) onto each pair (id_l, id_r, rule) and adds the features."""
+    `<name>_l`/`<name>_r`) onto each pair (id_l, id_r, rule) and adds the features; word
+    Jaccard only for the `multi_word` columns (on one-word values it is just exact match)."""
     compared = [comparison_column(i) for i in range(column_count)]
     sides = {}
     for side in ("l", "r"):
@@ -70,14 +78,22 @@ def with_features(pairs: DataFrame, records: DataFrame, column_count: int, carri
             *[F.col(c).alias(f"{c}_{side}") for c in (*compared, *carried)],
         )
     joined = pairs.join(sides["l"], "id_l").join(sides["r"], "id_r")
+    similarities = joined.select(
+        "*",
+        *[
+            string_similarities(F.col(f"{c}_l"), F.col(f"{c}_r")).alias(f"_gl_strings{i}")
+            for i, c in enumerate(compared)
+        ],
+    )
     features = []
     for i, c in enumerate(compared):
         left, right = F.col(f"{c}_l"), F.col(f"{c}_r")
         present = left.isNotNull() & right.isNotNull()
         features += [
-            F.when(left == right, F.lit(1.0)).otherwise(jaro_winkler(left, right)).alias(similarity_column(i)),
-            F.when(present, levenshtein_similarity(left, right)).alias(levenshtein_column(i)),
-            F.when(present, token_jaccard(left, right)).alias(jaccard_column(i)),
+            F.when(present, F.col(f"_gl_strings{i}.jaro_winkler")).alias(similarity_column(i)),
+            F.when(present, F.col(f"_gl_strings{i}.levenshtein")).alias(levenshtein_column(i)),
         ]
+        if i in multi_word:
+            features.append(F.when(present, token_jaccard(left, right)).alias(jaccard_column(i)))
     carried_sides = [F.col(f"{name}_{side}") for name in carried for side in ("l", "r")]
-    return joined.select("id_l", "id_r", "rule", *features, *carried_sides)
+    return similarities.select("id_l", "id_r", "rule", *features, *carried_sides)
