@@ -35,22 +35,25 @@ def labeled_pairs(
 ) -> tuple[pa.Table, list[Problem]]:
     """The pairs `rows` label (LABELS_SCHEMA), or the problems that forbid importing them.
 
-    `sources` maps each key to the input tables that hold it: one for a known key, none for a
-    key not in the input, two for a linkage key found in both tables (which record is meant?).
-    A pair answered twice in one import must get the same answer both times."""
+    `sources` maps each key to the input table of each record holding it: one for a known
+    key; none for a key not in the input; more for a key that does not name one record (twice
+    in a table, or a linkage key in both tables). A pair answered twice in one import must get
+    the same answer both times."""
     rows = sorted(rows, key=lambda row: (row.file, row.line))  # the first answer to a pair owns it
     problems = []
     resolved: list[tuple[LabelRow, Record]] = []
     for row in rows:
         found = sources.get(row.key, [])
-        if not found:
-            problems.append(Problem(row.file, row.line, f"primary key '{row.key}' is not in the transform's input"))
-        elif len(found) > 1:
-            problems.append(
-                Problem(row.file, row.line, f"primary key '{row.key}' is in both input tables: which record is meant?")
-            )
-        else:
+        if len(found) == 1:
             resolved.append((row, (found[0], row.key)))
+            continue
+        if not found:
+            message = f"primary key '{row.key}' is not in the transform's input"
+        elif len(set(found)) < len(found):
+            message = f"primary key '{row.key}' is not unique in the input table: which record is meant?"
+        else:
+            message = f"primary key '{row.key}' is in both input tables: which record is meant?"
+        problems.append(Problem(row.file, row.line, message))
     sets: dict[tuple[str, str], list[tuple[LabelRow, Record]]] = defaultdict(list)
     for row, record in resolved:
         sets[(row.file, row.labeling_set_id)].append((row, record))

@@ -25,7 +25,7 @@ from glue_labeling.labels.pairs import labeled_pairs
 from glue_labeling.labels.store import LabelStore
 from glue_labeling.ledger import utc_now
 from glue_labeling.pipeline import SOURCE
-from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables
+from glue_labeling.pipeline.load import InputDataError, load_tables
 from glue_labeling.pipeline.run import RunReport
 from glue_labeling.pipeline.write import hadoop_uri
 from glue_labeling.settings import Settings
@@ -118,19 +118,19 @@ def _as_given(path: str, input_uri: str) -> str:
 def key_sources(
     spark: SparkSession, transform: dict[str, Any], keys: set[str], catalog: LocalCatalog
 ) -> dict[str, list[int]]:
-    """For each of `keys` found in the transform's input: the indexes of the tables holding it.
-    Keys compare as text (the file's text against the input's value cast to a string)."""
+    """For each of `keys` found in the transform's input: the index of the table of each record
+    holding it (so a key twice in one table shows twice). Keys compare as text: the file's text
+    against the input's value cast to a string. One scan of the input, joined with the keys
+    broadcast; no shuffle, and no check of keys no label names."""
     if not keys:
         return {}
     key = transform["Parameters"]["FindMatchesParameters"]["PrimaryKeyColumnName"]
     records = load_tables(spark, transform["InputRecordTables"], catalog)
-    check_primary_key(records, key)
+    if key not in records.columns:
+        raise InputDataError(f"primary key column '{key}' is not in the input table")
     wanted = spark.createDataFrame([(value,) for value in sorted(keys)], "key string")
-    found = (
-        records.select(F.col(f"`{key}`").cast("string").alias("key"), SOURCE)
-        .join(F.broadcast(wanted), "key")
-        .groupBy("key")
-        .agg(F.sort_array(F.collect_set(SOURCE)).alias("sources"))
-        .collect()
-    )
-    return {row["key"]: list(row["sources"]) for row in found}
+    found = records.select(F.col(f"`{key}`").cast("string").alias("key"), SOURCE).join(F.broadcast(wanted), "key")
+    sources: dict[str, list[int]] = {}
+    for row in found.collect():
+        sources.setdefault(row["key"], []).append(row[SOURCE])
+    return sources
