@@ -1,8 +1,9 @@
 """Label-task tests run the job's work in this process, on the session's SparkSession.
 
-`InProcessLauncher` admits runs without starting anything: its handle names no process of this
-host, so the sweeper leaves the run alone (liveness unknown) until the test runs the job itself
-with `run_job`, the same function the job scripts call.
+`InProcessLauncher` admits runs without starting anything. Its handle has LocalLauncher's form
+(host:pid:ticks) but names no host, so the sweeper (and a local launcher asked to stop it) leaves
+the run alone, liveness unknown, until the test runs the job itself with `run_job`, the same
+function the job scripts call.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class InProcessLauncher:
 
     def start(self, task_run_id: str, job: str, arguments: dict[str, str]) -> str:
         self.started.append((task_run_id, job, arguments))
-        return f"in-process:{task_run_id}"
+        return f"in-process:0:{task_run_id}"
 
     def is_alive(self, handle: str) -> bool | None:
         return None
