@@ -71,12 +71,12 @@ def service(state: Settings) -> GlueLabelingService:
     return GlueLabelingService(state, launcher=InProcessLauncher())
 
 
-def create_transform(service: GlueLabelingService, tables: tuple[str, ...] = ("people",)) -> str:
+def create_transform(service: GlueLabelingService, tables: tuple[str, ...] = ("people",), key: str = "id") -> str:
     return service.create_ml_transform(
         {
             "Name": "labels-" + "-".join(tables),
             "InputRecordTables": [{"DatabaseName": "labels", "TableName": table} for table in tables],
-            "Parameters": {"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "id"}},
+            "Parameters": {"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": key}},
             "Role": "local",
         }
     )["TransformId"]
@@ -437,6 +437,21 @@ def test_export_then_import_with_replace_is_a_round_trip(
     again = export_labels(spark, service, transform_id, f"file://{tmp_path / 'export-2'}")
     _, rows_again = read_export(tmp_path / "export-2" / again["TaskRunId"])
     assert sorted(tuple(row.values()) for row in rows_again) == sorted(tuple(row.values()) for row in rows)
+
+
+def test_the_primary_key_is_matched_case_insensitively(
+    spark: Any, service: GlueLabelingService, tmp_path: Path
+) -> None:
+    """PrimaryKeyColumnName "ID" names the input's column `id`, as CreateMLTransform accepted it."""
+    transform_id = create_transform(service, key="ID")
+    labels = f"file://{labeling_file(tmp_path / 'r1.csv', ROUND_1)}"
+    assert import_labels(spark, service, transform_id, labels, replace=False)["Status"] == "SUCCEEDED"
+
+    run = export_labels(spark, service, transform_id, f"file://{tmp_path / 'export'}")
+
+    headers, rows = read_export(tmp_path / "export" / run["TaskRunId"])
+    assert headers[0] == HEADER.split(",")
+    assert sorted(int(row["id"]) for row in rows) == sorted(key for _, _, key in ROUND_1)
 
 
 def test_export_without_labels_writes_an_empty_labeling_set(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from glue_labeling.catalog import LocalCatalog
@@ -65,11 +65,16 @@ def labeled_rows(
         (labeled[f"{SOURCE}_label"] == records[SOURCE]) & (labeled[_KEY] == records[f"`{key}`"].cast("string")),
         "left",
     )
-    key_or_label_key = F.coalesce(F.col(f"`{key}`").cast("string"), F.col(_KEY)).alias(key)
+
+    def data_column(name: str) -> Column:
+        if name.lower() != key.lower():  # CreateMLTransform matched the key's name case-insensitively
+            return F.col(f"`{name}`")
+        return F.coalesce(F.col(f"`{name}`").cast("string"), F.col(_KEY)).alias(name)
+
     return joined.select(
         F.col(_SET).alias(LABELING_SET_ID),
         F.col(_LABEL).alias(LABEL),
-        *[key_or_label_key if name == key else F.col(f"`{name}`") for name in data_columns],
+        *[data_column(name) for name in data_columns],
         F.col(_SET).alias(PARTITION_COLUMN),
         records[SOURCE],
     )

@@ -126,7 +126,8 @@ def key_sources(
         return {}
     key = transform["Parameters"]["FindMatchesParameters"]["PrimaryKeyColumnName"]
     records = load_tables(spark, transform["InputRecordTables"], catalog)
-    if key not in records.columns:
+    # CreateMLTransform matched the key's name case-insensitively, as Spark resolves it.
+    if key.lower() not in {name.lower() for name in records.columns}:
         raise InputDataError(f"primary key column '{key}' is not in the input table")
     wanted = spark.createDataFrame([(value,) for value in sorted(keys)], "key string")
     found = records.select(F.col(f"`{key}`").cast("string").alias("key"), SOURCE).join(F.broadcast(wanted), "key")
