@@ -22,6 +22,9 @@ SUCCEEDED, FAILED, TIMEOUT = "SUCCEEDED", "FAILED", "TIMEOUT"
 ACTIVE_STATUSES = frozenset({STARTING, RUNNING, STOPPING})
 FINAL_STATUSES = frozenset({STOPPED, SUCCEEDED, FAILED, TIMEOUT})
 
+# Task types (botocore's TaskType enum) of the runs this service starts.
+LABELING_SET_GENERATION, IMPORT_LABELS, EXPORT_LABELS = "LABELING_SET_GENERATION", "IMPORT_LABELS", "EXPORT_LABELS"
+
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     STARTING: frozenset({RUNNING, FAILED, STOPPING, STOPPED, TIMEOUT}),
     RUNNING: frozenset({SUCCEEDED, FAILED, STOPPING, TIMEOUT}),
@@ -52,6 +55,10 @@ LEDGER_SCHEMA = pa.schema(
         ("labeling_sets_written", pa.int64()),
         # Stage timings, pairs per blocking rule, largest block...: JSON, as the job reports them.
         ("run_report", pa.string()),
+        # IMPORT_LABELS runs: where the labels come from, and whether they replace the stored
+        # ones. Last, so that a ledger written by an earlier release gains them as it is written.
+        ("input_s3_path", pa.string()),
+        ("replace_all_labels", pa.bool_()),
     ]
 )
 
@@ -68,9 +75,9 @@ class TaskRunLedger:
     def uri(self) -> str:
         return self._store.uri
 
-    def admit(self, run: dict[str, Any], limit: int, launch: Callable[[], str]) -> str:
-        """Insert `run` (STARTING) unless its transform already has `limit` active runs, and
-        return its TaskRunId.
+    def admit(self, run: dict[str, Any], limit: int, launch: Callable[[], str], sole_of_type: bool = False) -> str:
+        """Insert `run` (STARTING) unless its transform already has `limit` active runs (or,
+        with `sole_of_type`, an active run of the same task type), and return its TaskRunId.
 
         `launch` starts the run's job and returns its handle; it runs after the check and
         before the insert, inside the lock, so that a run is admitted, launched and recorded
@@ -88,6 +95,12 @@ class TaskRunLedger:
                 raise ConcurrentRunsExceededException(
                     f"Transform {run['transform_id']} already has {len(active)} task runs in "
                     f"STARTING/RUNNING/STOPPING (limit {limit})"
+                )
+            same_type = [r["task_run_id"] for r in active if r["task_type"] == run["task_type"]]
+            if sole_of_type and same_type:
+                raise ConcurrentRunsExceededException(
+                    f"Transform {run['transform_id']} already has a {run['task_type']} task run in progress "
+                    f"({same_type[0]}); one at a time"
                 )
             row = {**dict.fromkeys(LEDGER_SCHEMA.names), **run}
             try:

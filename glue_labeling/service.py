@@ -25,12 +25,21 @@ from glue_labeling.contract import (
     InvalidInputException,
     validate_request,
 )
-from glue_labeling.contract.errors import AlreadyExistsException, UnknownOperationException
-from glue_labeling.contract.uris import validate_output_uri
+from glue_labeling.contract.errors import (
+    AlreadyExistsException,
+    ConcurrentRunsExceededException,
+    ResourceNumberLimitExceededException,
+    UnknownOperationException,
+)
+from glue_labeling.contract.uris import validate_location_uri
+from glue_labeling.labels.store import LabelStore
 from glue_labeling.launcher import Launcher, launcher_for
 from glue_labeling.ledger import (
     ACTIVE_STATUSES,
+    EXPORT_LABELS,
     FAILED,
+    IMPORT_LABELS,
+    LABELING_SET_GENERATION,
     STARTING,
     STOPPED,
     STOPPING,
@@ -41,8 +50,12 @@ from glue_labeling.ledger import (
 from glue_labeling.registry import TransformRegistry
 from glue_labeling.settings import Settings, load_settings
 
-LABELING_SET_GENERATION = "LABELING_SET_GENERATION"
-LABELING_JOB = "labeling_set_generation.py"
+# The job script of each task type (jobs/<script>).
+JOB_SCRIPTS = {
+    LABELING_SET_GENERATION: "labeling_set_generation.py",
+    IMPORT_LABELS: "import_labels.py",
+    EXPORT_LABELS: "export_labels.py",
+}
 DEFAULT_TIMEOUT_MINUTES = 2880
 DEFAULT_MAX_RESULTS = 100
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -82,6 +95,19 @@ def _as_datetime(value: Any) -> dt.datetime:
     return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
 
 
+def _task_properties(run: dict[str, Any]) -> dict[str, Any]:
+    """TaskRunProperties' member for the run's task type."""
+    if run["task_type"] == LABELING_SET_GENERATION:
+        return {"LabelingSetGenerationTaskRunProperties": {"OutputS3Path": run["output_s3_path"]}}
+    if run["task_type"] == IMPORT_LABELS:
+        return {
+            "ImportLabelsTaskRunProperties": {"InputS3Path": run["input_s3_path"], "Replace": run["replace_all_labels"]}
+        }
+    if run["task_type"] == EXPORT_LABELS:
+        return {"ExportLabelsTaskRunProperties": {"OutputS3Path": run["output_s3_path"]}}
+    return {}
+
+
 class GlueLabelingService:
     def __init__(self, settings: Settings | None = None, launcher: Launcher | None = None) -> None:
         self.settings = settings or load_settings()
@@ -89,6 +115,9 @@ class GlueLabelingService:
         self.registry = TransformRegistry(self.settings)
         self.catalog = LocalCatalog(self.settings)
         self.launcher = launcher or launcher_for(self.settings)
+        # One store per transform, kept: a loaded Delta table catches up with new commits in
+        # well under a millisecond, where opening it anew replays its log.
+        self._label_stores: dict[str, LabelStore] = {}
 
     # -- dispatch -----------------------------------------------------------------------------
 
@@ -104,6 +133,8 @@ class GlueLabelingService:
             "GetMLTaskRun": self.get_ml_task_run,
             "GetMLTaskRuns": self.get_ml_task_runs,
             "CancelMLTaskRun": self.cancel_ml_task_run,
+            "StartImportLabelsTaskRun": self.start_import_labels_task_run,
+            "StartExportLabelsTaskRun": self.start_export_labels_task_run,
         }
 
     def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -204,10 +235,19 @@ class GlueLabelingService:
             self.registry.put(transform)
         return {"TransformId": transform["TransformId"]}
 
+    def labels(self, transform_id: str) -> LabelStore:
+        if transform_id not in self._label_stores:
+            self._label_stores[transform_id] = LabelStore(self.settings, transform_id)
+        return self._label_stores[transform_id]
+
     def _transform_view(self, transform: dict[str, Any]) -> dict[str, Any]:
         view = {k: v for k, v in transform.items() if k != "Tags"}
         for member in ("CreatedOn", "LastModifiedOn"):
             view[member] = _as_datetime(view[member])
+        # LabelCount and Status follow the stored labels, which import jobs change.
+        labels = self.labels(transform["TransformId"]).summary()
+        view["LabelCount"] = labels.pairs
+        view["Status"] = "READY" if labels.ready else "NOT_READY"
         return view
 
     def get_ml_transform(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -302,9 +342,7 @@ class GlueLabelingService:
     # -- task runs ----------------------------------------------------------------------------
 
     def start_ml_labeling_set_generation_task_run(self, request: dict[str, Any]) -> dict[str, Any]:
-        request = validate_request("StartMLLabelingSetGenerationTaskRun", request)
-        task_run_id, _started = self._start_labeling_run(request["TransformId"], request["OutputS3Path"], None)
-        return {"TaskRunId": task_run_id}
+        return self._start_output_run("StartMLLabelingSetGenerationTaskRun", LABELING_SET_GENERATION, request)
 
     def start_scheduled_labeling_set_generation(
         self, transform_id: str, output_s3_path: str, idempotency_key: str
@@ -317,27 +355,68 @@ class GlueLabelingService:
         )
         if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
             raise InvalidInputException(f"IdempotencyKey: must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
-        task_run_id, started = self._start_labeling_run(
-            request["TransformId"], request["OutputS3Path"], idempotency_key
+        validate_location_uri("OutputS3Path", request["OutputS3Path"])
+        task_run_id, started = self._start_task_run(
+            request["TransformId"],
+            LABELING_SET_GENERATION,
+            {"output_s3_path": request["OutputS3Path"]},
+            idempotency_key=idempotency_key,
         )
         return {"TaskRunId": task_run_id, "Started": started}
 
-    def _start_labeling_run(
-        self, transform_id: str, output_s3_path: str, idempotency_key: str | None
+    def start_import_labels_task_run(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The import job checks the whole input before it stores anything; see glue_labeling.tasks."""
+        request = validate_request("StartImportLabelsTaskRun", request)
+        validate_location_uri("InputS3Path", request["InputS3Path"])
+        try:
+            # One import at a time per transform, so that "newest answer wins" means the
+            # import started last. botocore's model declares ResourceNumberLimitExceeded, not
+            # ConcurrentRunsExceeded, for this operation.
+            task_run_id, _started = self._start_task_run(
+                request["TransformId"],
+                IMPORT_LABELS,
+                {"input_s3_path": request["InputS3Path"], "replace_all_labels": request.get("ReplaceAllLabels", False)},
+                sole_of_type=True,
+            )
+        except ConcurrentRunsExceededException as error:
+            raise ResourceNumberLimitExceededException(error.message) from None
+        return {"TaskRunId": task_run_id}
+
+    def start_export_labels_task_run(self, request: dict[str, Any]) -> dict[str, Any]:
+        # botocore's model declares no limit error for this operation; at the transform's limit
+        # it gets ConcurrentRunsExceededException, as the other Start operations that declare one.
+        return self._start_output_run("StartExportLabelsTaskRun", EXPORT_LABELS, request)
+
+    def _start_output_run(self, operation: str, task_type: str, request: dict[str, Any]) -> dict[str, Any]:
+        """A Start operation whose run writes under OutputS3Path."""
+        request = validate_request(operation, request)
+        validate_location_uri("OutputS3Path", request["OutputS3Path"])
+        task_run_id, _started = self._start_task_run(
+            request["TransformId"], task_type, {"output_s3_path": request["OutputS3Path"]}
+        )
+        return {"TaskRunId": task_run_id}
+
+    def _start_task_run(
+        self,
+        transform_id: str,
+        task_type: str,
+        run_fields: dict[str, Any],
+        idempotency_key: str | None = None,
+        sole_of_type: bool = False,
     ) -> tuple[str, bool]:
-        """(the TaskRunId that stands, whether this call started it)."""
-        validate_output_uri("OutputS3Path", output_s3_path)
+        """Admit a run of `task_type` with its own ledger fields (paths, flags) and launch its
+        job; (the TaskRunId that stands, whether this call started it)."""
         transform = self._transform(transform_id)
         self.reconcile(transform_id)
         task_run_id = _new_id("tsk-")
         now = utc_now()
         admitted = self.ledger.admit(
             {
+                **run_fields,
                 "task_run_id": task_run_id,
                 "transform_id": transform_id,
-                "task_type": LABELING_SET_GENERATION,
+                "task_type": task_type,
                 "status": STARTING,
-                "output_s3_path": output_s3_path,
                 "log_group_name": str(self.settings.logs_dir / f"{task_run_id}.log"),
                 "started_on": now,
                 "last_modified_on": now,
@@ -347,8 +426,9 @@ class GlueLabelingService:
             },
             self.settings.max_concurrent_runs_per_transform,
             launch=lambda: self.launcher.start(
-                task_run_id, LABELING_JOB, {"task-run-id": task_run_id, "transform-id": transform_id}
+                task_run_id, JOB_SCRIPTS[task_type], {"task-run-id": task_run_id, "transform-id": transform_id}
             ),
+            sole_of_type=sole_of_type,
         )
         return admitted, admitted == task_run_id
 
@@ -364,10 +444,7 @@ class GlueLabelingService:
             "TaskRunId": run["task_run_id"],
             "Status": run["status"],
             "LogGroupName": run["log_group_name"],
-            "Properties": {
-                "TaskType": run["task_type"],
-                "LabelingSetGenerationTaskRunProperties": {"OutputS3Path": run["output_s3_path"]},
-            },
+            "Properties": {"TaskType": run["task_type"], **_task_properties(run)},
             "StartedOn": run["started_on"],
             "LastModifiedOn": run["last_modified_on"],
             "ExecutionTime": int(((run["completed_on"] or utc_now()) - run["started_on"]).total_seconds()),

@@ -31,6 +31,8 @@ class Settings:
     ledger_uri: str = ""
     registry_uri: str = ""
     catalog_uri: str = ""
+    # Where each transform's labels live: one Delta table per transform, <labels_uri>/<TransformId>.
+    labels_uri: str = ""
     # AWS's default quota of concurrent ML task runs per transform.
     max_concurrent_runs_per_transform: int = 3
     # Seconds to wait for the ledger/registry lock before OperationTimeoutException.
@@ -59,7 +61,8 @@ class Settings:
     emr_serverless_application_id: str = ""
     emr_serverless_execution_role_arn: str = ""
     emr_serverless_log_uri: str = ""
-    # launcher = "glue": an existing Glue job whose script is jobs/labeling_set_generation.py.
+    # launcher = "glue": an existing Glue job whose script is one of jobs/*.py (any of them runs
+    # every task type: the run's task type in the ledger decides the work).
     glue_job_name: str = ""
 
     def to_environment(self) -> dict[str, str]:
@@ -77,6 +80,10 @@ class Settings:
     @property
     def catalog_location(self) -> str:
         return self.catalog_uri or str(Path(self.state_dir) / "catalog" / "tables")
+
+    @property
+    def labels_location(self) -> str:
+        return self.labels_uri or str(Path(self.state_dir) / "labels")
 
     @property
     def logs_dir(self) -> Path:

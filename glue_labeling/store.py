@@ -68,12 +68,14 @@ def delta_rs_uri(uri: str) -> str:
 
 
 class DeltaRowStore:
-    """One Delta table of rows keyed by `key`, read and written whole-row."""
+    """One Delta table of rows keyed by `key` (a column, or a tuple of columns), read and
+    written whole-row."""
 
-    def __init__(self, uri: str, schema: pa.Schema, key: str, settings: Settings, name: str) -> None:
+    def __init__(self, uri: str, schema: pa.Schema, key: str | tuple[str, ...], settings: Settings, name: str) -> None:
         self.uri = delta_rs_uri(uri)
         self.schema = schema
         self.key = key
+        self._key_columns = (key,) if isinstance(key, str) else key
         self._options = storage_options(settings)
         self._timeout = settings.operation_timeout_seconds
         settings.locks_dir.mkdir(parents=True, exist_ok=True)
@@ -117,16 +119,32 @@ class DeltaRowStore:
         self._loaded.table = DeltaTable(self.uri, storage_options=self._options)
         return self._loaded.table
 
+    def exists(self) -> bool:
+        """Whether the table has been created; reading a table creates it, this does not."""
+        return getattr(self._loaded, "table", None) is not None or DeltaTable.is_deltatable(
+            self.uri, storage_options=self._options
+        )
+
+    def arrow(self, columns: list[str] | None = None) -> pa.Table:
+        """The whole table (or some of its columns) as Arrow, without a row-by-row conversion."""
+        return self._table().to_pyarrow_table(columns=columns)
+
     def rows(self, **equal_to: str) -> list[dict[str, Any]]:
         """Rows whose columns equal the given values. The filter is applied after the read:
         compacted files hold strings as string_view, which pushed-down filters reject."""
-        table = self._table().to_pyarrow_table()
+        table = self.arrow()
         for column, value in equal_to.items():
             table = table.filter(pc.equal(table[column], value))
         return table.to_pylist()
 
+    @property
+    def _single_key(self) -> str:
+        if not isinstance(self.key, str):
+            raise TypeError(f"{self.uri} is keyed by {self.key}: get and delete take one key column")
+        return self.key
+
     def get(self, key_value: str) -> dict[str, Any] | None:
-        found = self.rows(**{self.key: key_value})
+        found = self.rows(**{self._single_key: key_value})
         return found[0] if found else None
 
     def insert(self, rows: list[dict[str, Any]]) -> None:
@@ -136,13 +154,16 @@ class DeltaRowStore:
             write_deltalake(table, pa.Table.from_pylist(rows, schema=self.schema), mode="append", schema_mode="merge")
             self._maintain(table)
 
-    def upsert(self, rows: list[dict[str, Any]]) -> None:
+    def upsert(self, rows: list[dict[str, Any]] | pa.Table) -> None:
+        """Insert `rows`, replacing the stored rows with the same key; one commit."""
+        if not isinstance(rows, pa.Table):
+            rows = pa.Table.from_pylist(rows, schema=self.schema)
         with self.exclusive():
             table = self._table()
             (
                 table.merge(
-                    pa.Table.from_pylist(rows, schema=self.schema),
-                    predicate=f"t.{self.key} = s.{self.key}",
+                    rows.cast(self.schema),
+                    predicate=" AND ".join(f"t.{column} = s.{column}" for column in self._key_columns),
                     source_alias="s",
                     target_alias="t",
                     merge_schema=True,
@@ -153,11 +174,19 @@ class DeltaRowStore:
             )
             self._maintain(table)
 
+    def replace(self, rows: pa.Table) -> None:
+        """Make `rows` the table's whole content, in one commit (readers see the old rows or
+        the new ones, never a mix)."""
+        with self.exclusive():
+            table = self._table()
+            write_deltalake(table, rows.cast(self.schema), mode="overwrite")
+            self._maintain(table)
+
     def delete(self, key_value: str) -> None:
         escaped = key_value.replace("'", "''")
         with self.exclusive():
             table = self._table()
-            table.delete(f"{self.key} = '{escaped}'")
+            table.delete(f"{self._single_key} = '{escaped}'")
             self._maintain(table)
 
     def _maintain(self, table: DeltaTable) -> None:

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _in_process import InProcessLauncher, run_job
 from _sleep_launcher import admit_run, hold_file, kill_jobs, shared_people_catalog, transform_request
 
+import glue_labeling.service as service_module
 from glue_labeling.cli import SERVICE_ERROR_EXIT, build_parser, main
 from glue_labeling.ledger import TaskRunLedger
 from glue_labeling.settings import ENV_PREFIX, PROJECT_ROOT, Settings
@@ -113,6 +115,8 @@ def test_verbs_and_flags_are_named_as_the_aws_cli_names_them() -> None:
         "get-ml-task-run",
         "get-ml-task-runs",
         "cancel-ml-task-run",
+        "start-import-labels-task-run",
+        "start-export-labels-task-run",
         "serve",
         "register-table",
         "wait-ml-task-run",
@@ -268,6 +272,47 @@ def test_wait_ml_task_run_prints_each_status_and_exits_by_outcome(cli: Cli, stat
     first, final = out.split("\n", 1)
     assert json.loads(first)["Status"] == "FAILED"
     assert "ended without reporting a final status" in json.loads(final)["ErrorString"]
+
+
+def test_label_verbs_import_and_export(
+    cli: Cli, state: Settings, spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's launcher only records the runs; their jobs run here (run_job)."""
+    monkeypatch.setattr(service_module, "launcher_for", lambda settings: InProcessLauncher())
+    transform_id = create(cli)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("labeling_set_id,label,id\ns1,A,1\ns1,A,3\ns1,B,2\n")
+    imported = cli.ok(
+        "start-import-labels-task-run",
+        "--transform-id",
+        transform_id,
+        "--input-s3-path",
+        f"file://{labels}",
+        "--replace-all-labels",
+    )["TaskRunId"]
+    assert run_job(spark, state, imported) == 0
+    run = cli.ok("get-ml-task-run", "--transform-id", transform_id, "--task-run-id", imported)
+    assert run["Status"] == "SUCCEEDED"
+    assert run["Properties"]["ImportLabelsTaskRunProperties"] == {"InputS3Path": f"file://{labels}", "Replace": True}
+    transform = cli.ok("get-ml-transform", "--transform-id", transform_id)
+    assert (transform["LabelCount"], transform["Status"]) == (3, "NOT_READY")
+
+    output = f"file://{tmp_path / 'export'}"
+    exported = cli.ok("start-export-labels-task-run", "--transform-id", transform_id, "--output-s3-path", output)
+    assert run_job(spark, state, exported["TaskRunId"]) == 0
+    assert (tmp_path / "export" / exported["TaskRunId"] / "_SUCCESS").exists()
+    again = cli.ok(
+        "start-import-labels-task-run",
+        "--transform-id",
+        transform_id,
+        "--input-s3-path",
+        f"{output}/{exported['TaskRunId']}/",
+        "--no-replace-all-labels",
+    )["TaskRunId"]
+    assert run_job(spark, state, again) == 0
+    run = cli.ok("get-ml-task-run", "--transform-id", transform_id, "--task-run-id", again)
+    assert (run["Status"], run["Properties"]["ImportLabelsTaskRunProperties"]["Replace"]) == ("SUCCEEDED", False)
+    assert cli.ok("get-ml-transform", "--transform-id", transform_id)["LabelCount"] == 3
 
 
 # -- errors -----------------------------------------------------------------------------------

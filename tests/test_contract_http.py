@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import boto3
 import pytest
+from _in_process import run_job
 from _sleep_launcher import (
     SleepLauncher,
     StubbornSleepLauncher,
@@ -452,6 +453,8 @@ def test_concurrent_runs_exceeded(glue: Any, service: GlueLabelingService) -> No
         "delete_ml_transform",
         "update_ml_transform",
         "start_ml_labeling_set_generation_task_run",
+        "start_import_labels_task_run",
+        "start_export_labels_task_run",
         "get_ml_task_runs",
         "get_ml_task_run",
         "cancel_ml_task_run",
@@ -459,8 +462,10 @@ def test_concurrent_runs_exceeded(glue: Any, service: GlueLabelingService) -> No
 )
 def test_unknown_transform_is_entity_not_found(glue: Any, operation: str) -> None:
     request: dict[str, Any] = {"TransformId": "tfm-does-not-exist"}
-    if operation == "start_ml_labeling_set_generation_task_run":
+    if operation in ("start_ml_labeling_set_generation_task_run", "start_export_labels_task_run"):
         request["OutputS3Path"] = OUTPUT
+    if operation == "start_import_labels_task_run":
+        request["InputS3Path"] = OUTPUT
     if operation in ("get_ml_task_run", "cancel_ml_task_run"):
         request["TaskRunId"] = "tsk-does-not-exist"
     with pytest.raises(glue.exceptions.EntityNotFoundException) as error:
@@ -589,15 +594,24 @@ BAD_OUTPUTS = (
 )
 
 
-def test_bad_output_path_is_invalid_input(glue: Any) -> None:
+@pytest.mark.parametrize(
+    ("member", "begin"),
+    [
+        ("OutputS3Path", lambda glue, tid, path: start(glue, tid, path)),
+        ("OutputS3Path", lambda glue, tid, path: glue.start_export_labels_task_run(TransformId=tid, OutputS3Path=path)),
+        ("InputS3Path", lambda glue, tid, path: glue.start_import_labels_task_run(TransformId=tid, InputS3Path=path)),
+    ],
+    ids=["labeling-set", "export", "import"],
+)
+def test_bad_s3_path_is_invalid_input(glue: Any, member: str, begin: Callable[[Any, str, str], Any]) -> None:
     transform_id = create(glue)
     accepted = []
-    for output in BAD_OUTPUTS:
+    for path in BAD_OUTPUTS:
         try:
-            start(glue, transform_id, output)
-            accepted.append(output)
+            begin(glue, transform_id, path)
+            accepted.append(path)
         except glue.exceptions.InvalidInputException as error:
-            assert "OutputS3Path" in str(error)
+            assert member in str(error)
     assert accepted == []
     assert glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"] == []
 
@@ -794,6 +808,84 @@ def test_a_run_recorded_without_a_handle_is_failed_by_the_sweeper(glue: Any, ser
     run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId="tsk-lost")
     assert run["Status"] == "FAILED"
     assert "ended without reporting a final status" in run["ErrorString"]
+
+
+# -- labels -----------------------------------------------------------------------------------
+
+
+def test_import_and_export_labels_through_boto3(
+    glue: Any, service: GlueLabelingService, spark: Any, tmp_path: Path
+) -> None:
+    """The jobs run here (run_job), on the runs boto3 started; the sleep jobs stand in for them."""
+    transform_id = create(glue)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("labeling_set_id,label,id,name,city\ns1,A,1,Ann,Oslo\ns1,A,3,Ann,Oslo\ns1,B,2,Bob,Rome\n")
+    import_id = glue.start_import_labels_task_run(
+        TransformId=transform_id, InputS3Path=f"file://{labels}", ReplaceAllLabels=True
+    )["TaskRunId"]
+    run = glue.get_ml_task_run(TransformId=transform_id, TaskRunId=import_id)
+    assert run["Status"] == "STARTING"
+    assert run["Properties"] == {
+        "TaskType": "IMPORT_LABELS",
+        "ImportLabelsTaskRunProperties": {"InputS3Path": f"file://{labels}", "Replace": True},
+    }
+
+    assert run_job(spark, service.settings, import_id) == 0
+    assert status_of(glue, transform_id, import_id) == "SUCCEEDED"
+    transform = glue.get_ml_transform(TransformId=transform_id)
+    assert (transform["LabelCount"], transform["Status"]) == (3, "NOT_READY")
+    assert glue.get_ml_transforms()["Transforms"][0]["LabelCount"] == 3
+
+    output = f"file://{tmp_path / 'export'}"
+    export_id = glue.start_export_labels_task_run(TransformId=transform_id, OutputS3Path=output)["TaskRunId"]
+    assert glue.get_ml_task_run(TransformId=transform_id, TaskRunId=export_id)["Properties"] == {
+        "TaskType": "EXPORT_LABELS",
+        "ExportLabelsTaskRunProperties": {"OutputS3Path": output},
+    }
+    assert run_job(spark, service.settings, export_id) == 0
+    assert status_of(glue, transform_id, export_id) == "SUCCEEDED"
+    exported = sorted((tmp_path / "export" / export_id).glob("labeling_set=s1/*.csv"))
+    assert [line.split(",")[:3] for line in exported[0].read_text().splitlines()] == [
+        ["labeling_set_id", "label", "id"],
+        ["s1", "A", "1"],
+        ["s1", "B", "2"],
+        ["s1", "A", "3"],
+    ]
+    imports = glue.get_ml_task_runs(TransformId=transform_id, Filter={"TaskRunType": "IMPORT_LABELS"})["TaskRuns"]
+    assert [r["TaskRunId"] for r in imports] == [import_id]
+
+
+def test_one_label_import_at_a_time(glue: Any, service: GlueLabelingService) -> None:
+    """botocore's model declares ResourceNumberLimitExceededException for StartImportLabelsTaskRun
+    (and no ConcurrentRunsExceededException); StartExportLabelsTaskRun declares no limit error
+    and gets ConcurrentRunsExceededException as the labeling-set start does."""
+    transform_id = create(glue)
+    first = glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=OUTPUT)["TaskRunId"]
+    with pytest.raises(glue.exceptions.ResourceNumberLimitExceededException, match=first) as error:
+        glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=OUTPUT, ReplaceAllLabels=True)
+    assert error_code(error) == ("ResourceNumberLimitExceededException", 400)
+
+    glue.start_export_labels_task_run(TransformId=transform_id, OutputS3Path=OUTPUT)
+    start(glue, transform_id)  # the third active run: the transform's limit
+    with pytest.raises(glue.exceptions.ConcurrentRunsExceededException):
+        glue.start_export_labels_task_run(TransformId=transform_id, OutputS3Path=OUTPUT)
+    assert len(service.ledger.runs_of(transform_id)) == 3
+
+    glue.cancel_ml_task_run(TransformId=transform_id, TaskRunId=first)
+    wait_for(lambda: status_of(glue, transform_id, first) == "STOPPED")
+    second = glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=OUTPUT)["TaskRunId"]
+    assert status_of(glue, transform_id, second) == "STARTING"
+
+
+def test_import_requires_an_input_path_and_a_boolean_replace(glue: Any, lax_glue: Any) -> None:
+    transform_id = create(glue)
+    with pytest.raises(ParamValidationError):
+        glue.start_import_labels_task_run(TransformId=transform_id)
+    with pytest.raises(lax_glue.exceptions.InvalidInputException, match="InputS3Path: member is required"):
+        lax_glue.start_import_labels_task_run(TransformId=transform_id)
+    with pytest.raises(lax_glue.exceptions.InvalidInputException, match="ReplaceAllLabels: expected a boolean"):
+        lax_glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=OUTPUT, ReplaceAllLabels="yes")
+    assert glue.get_ml_task_runs(TransformId=transform_id)["TaskRuns"] == []
 
 
 # -- paging, sorting, filtering of task runs --------------------------------------------------

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 
 from glue_labeling.client import GlueLabelingClient
 from glue_labeling.ledger import ACTIVE_STATUSES, FINAL_STATUSES
@@ -175,3 +176,66 @@ def test_a_run_past_its_timeout_becomes_timeout(spark, settings: Settings, peopl
         time.sleep(0.2)
     assert client.service.launcher.is_alive(handle) is False
     assert all(r["status"] not in ACTIVE_STATUSES for r in ledger.runs_of(transform_id))
+
+
+def _cli_wait(settings: Settings, transform_id: str, run_id: str) -> dict:
+    """`wait-ml-task-run` until the run ends; its final GetMLTaskRun answer."""
+    completed = subprocess.run(
+        [CLI, "wait-ml-task-run", "--transform-id", transform_id, "--task-run-id", run_id, "--poll-seconds", "0.5"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **settings.to_environment()},
+        timeout=400,
+    )
+    final = json.loads(completed.stdout[completed.stdout.index('{\n    "TransformId"') :])
+    log = Path(settings.logs_dir / f"{run_id}.log")
+    assert final["Status"] == "SUCCEEDED", final.get("ErrorString", "") + log.read_text()[-3000:]
+    return final
+
+
+def test_cli_imports_and_exports_labels(spark, settings: Settings, people_table: str, tmp_path: Path) -> None:
+    """Both label jobs spark-submit'ed by the CLI: import a labeled file, export it again."""
+    client = GlueLabelingClient(settings)
+    transform_id = _create_transform(client, settings, spark, people_table)
+    ids = [row["record_id"] for row in spark.read.parquet(people_table).orderBy("record_id").limit(5).collect()]
+    labels = tmp_path / "labels.csv"
+    answers = (("s1", "A"), ("s1", "A"), ("s1", "B"), ("s2", "x"), ("s2", "y"))
+    labels.write_text(
+        "labeling_set_id,label,record_id\n"
+        + "".join(f"{set_id},{label},{key}\n" for (set_id, label), key in zip(answers, ids, strict=True))
+    )
+    import_id = _cli(
+        settings,
+        "start-import-labels-task-run",
+        "--transform-id",
+        transform_id,
+        "--input-s3-path",
+        f"file://{labels}",
+        "--replace-all-labels",
+    )["TaskRunId"]
+    assert _cli_wait(settings, transform_id, import_id)["Properties"]["TaskType"] == "IMPORT_LABELS"
+    assert client.get_ml_transform(TransformId=transform_id)["LabelCount"] == 4
+
+    export_id = _cli(
+        settings,
+        "start-export-labels-task-run",
+        "--transform-id",
+        transform_id,
+        "--output-s3-path",
+        f"file://{tmp_path / 'export'}",
+    )["TaskRunId"]
+    _cli_wait(settings, transform_id, export_id)
+    final = tmp_path / "export" / export_id
+    assert (final / "_SUCCESS").exists()
+    rows = [row for path in sorted(final.glob("labeling_set=*/*.csv")) for row in csv.DictReader(path.open())]
+    assert sorted((row["labeling_set_id"], row["label"], row["record_id"]) for row in rows) == [
+        ("s1", "A", ids[0]),
+        ("s1", "A", ids[1]),
+        ("s1", "B", ids[2]),
+        ("s2", "x", ids[3]),
+        ("s2", "y", ids[4]),
+    ]
+    # The data columns come from the input table.
+    source = spark.read.parquet(people_table).where(F.col("record_id").isin(ids)).collect()
+    given_names = {record["record_id"]: record["given_name"] or "" for record in source}
+    assert {row["record_id"]: row["given_name"] for row in rows} == given_names

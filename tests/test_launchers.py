@@ -11,7 +11,6 @@ botocore, then answered by a hook that records them. No Spark, no network.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +27,8 @@ from moto.emrserverless.models import emrserverless_backends
 from moto.glue.models import glue_backends
 from moto.moto_api import state_manager
 
-from glue_labeling.launcher import JOBS_DIR, LocalLauncher, launcher_for
+from glue_labeling.job import parse_arguments
+from glue_labeling.launcher import LocalLauncher, launcher_for
 from glue_labeling.launchers.emr import EmrStepLauncher
 from glue_labeling.launchers.emr_serverless import EmrServerlessLauncher
 from glue_labeling.launchers.glue import GlueJobLauncher
@@ -48,6 +48,7 @@ REMOTE_VARIABLES = {
     "GLUE_LABELING_LEDGER_URI": "s3://labeling/control/ledger",
     "GLUE_LABELING_REGISTRY_URI": "s3://labeling/control/registry",
     "GLUE_LABELING_CATALOG_URI": "s3a://labeling/control/catalog",
+    "GLUE_LABELING_LABELS_URI": "s3://labeling/control/labels",
     "GLUE_LABELING_OPERATION_TIMEOUT_SECONDS": "20.0",
     "GLUE_LABELING_STATE_DIR": REMOTE_STATE_DIR,
 }
@@ -71,6 +72,7 @@ def remote_settings(tmp_path: Path, **overrides: Any) -> Settings:
         ledger_uri=REMOTE_VARIABLES["GLUE_LABELING_LEDGER_URI"],
         registry_uri=REMOTE_VARIABLES["GLUE_LABELING_REGISTRY_URI"],
         catalog_uri=REMOTE_VARIABLES["GLUE_LABELING_CATALOG_URI"],
+        labels_uri=REMOTE_VARIABLES["GLUE_LABELING_LABELS_URI"],
         s3_access_key="local-access-key",
         s3_secret_key="local-secret-key",
         aws_region=REGION,
@@ -91,15 +93,6 @@ def job_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for field in dataclasses.fields(Settings):
         monkeypatch.setenv(ENV_PREFIX + field.name.upper(), "")
         monkeypatch.delenv(ENV_PREFIX + field.name.upper())
-
-
-def job_module() -> Any:
-    """jobs/labeling_set_generation.py, imported (it starts nothing at import)."""
-    spec = importlib.util.spec_from_file_location("labeling_set_generation_job", JOBS_DIR / JOB)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def intercept(client: Any, operation: str, response: dict[str, Any]) -> list[dict[str, Any]]:
@@ -211,6 +204,8 @@ def test_a_remote_launcher_refuses_tables_on_this_machine(tmp_path: Path, name: 
         LAUNCHERS[name](remote_settings(tmp_path, ledger_uri=""))
     with pytest.raises(ValueError, match="catalog_uri must be an s3:// URI"):
         LAUNCHERS[name](remote_settings(tmp_path, catalog_uri=str(tmp_path / "catalog")))
+    with pytest.raises(ValueError, match="labels_uri must be an s3:// URI"):
+        LAUNCHERS[name](remote_settings(tmp_path, labels_uri=""))
     with pytest.raises(ValueError, match="s3_endpoint must be empty"):
         LAUNCHERS[name](remote_settings(tmp_path, s3_endpoint="http://127.0.0.1:9000"))
 
@@ -315,7 +310,7 @@ def test_the_job_reads_an_emr_steps_arguments_and_environment(tmp_path: Path) ->
     step_id = launcher.start("tsk-1", JOB, ARGUMENTS).rsplit(":", 1)[1]
     args = emr_step(cluster, step_id).args
     driver_env = {k.removeprefix("spark.yarn.appMasterEnv."): v for k, v in spark_conf(args).items()}
-    parsed = job_module().parse_arguments(args[args.index(SCRIPT) + 1 :])
+    parsed = parse_arguments(args[args.index(SCRIPT) + 1 :])
     assert (parsed.task_run_id, parsed.transform_id) == ("tsk-1", "tfm-1")
     settings = load_settings({**os.environ, **driver_env})
     assert settings.ledger_location == REMOTE_VARIABLES["GLUE_LABELING_LEDGER_URI"]
@@ -492,7 +487,7 @@ def test_the_job_reads_a_glue_runs_arguments(tmp_path: Path, glue_job: str) -> N
     for key, value in glue_run(glue_job, run_id).arguments.items():
         argv += [key, value] if value else [key]
     argv += ["--JOB_NAME", glue_job, "--TempDir", "s3://aws-glue-temporary/labeling"]
-    parsed = job_module().parse_arguments(argv)
+    parsed = parse_arguments(argv)
     assert (parsed.task_run_id, parsed.transform_id) == ("tsk-1", "tfm-1")
     assert {k: v for k, v in os.environ.items() if k in REMOTE_VARIABLES} == REMOTE_VARIABLES
     settings = load_settings()
@@ -569,16 +564,15 @@ def test_spark_submit_style_arguments_pass_through_untouched() -> None:
 
 @pytest.mark.usefixtures("job_environment")
 def test_the_job_parses_both_styles() -> None:
-    job = job_module()
-    plain = job.parse_arguments(["--task-run-id", "tsk-1", "--transform-id", "tfm-1"])
+    plain = parse_arguments(["--task-run-id", "tsk-1", "--transform-id", "tfm-1"])
     assert (plain.task_run_id, plain.transform_id) == ("tsk-1", "tfm-1")
-    glue = job.parse_arguments(
+    glue = parse_arguments(
         ["--JOB_NAME", "x", "--transform-id", "tfm-2", "--GLUE_LABELING_LEDGER_URI", "s3://b/l", "--task-run-id", "t2"]
     )
     assert (glue.task_run_id, glue.transform_id) == ("t2", "tfm-2")
     assert os.environ["GLUE_LABELING_LEDGER_URI"] == "s3://b/l"
     with pytest.raises(SystemExit):
-        job.parse_arguments(["--task-run", "tsk-1", "--transform-id", "tfm-1"])  # no abbreviations
+        parse_arguments(["--task-run", "tsk-1", "--transform-id", "tfm-1"])  # no abbreviations
 
 
 @pytest.mark.parametrize(

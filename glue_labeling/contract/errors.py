@@ -42,6 +42,10 @@ class AlreadyExistsException(GlueError):
     code = "AlreadyExistsException"
 
 
+class ResourceNumberLimitExceededException(GlueError):
+    code = "ResourceNumberLimitExceededException"
+
+
 class UnknownOperationException(GlueError):
     code = "UnknownOperationException"
 

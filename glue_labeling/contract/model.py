@@ -23,6 +23,8 @@ SUPPORTED_OPERATIONS = (
     "GetMLTaskRun",
     "GetMLTaskRuns",
     "CancelMLTaskRun",
+    "StartImportLabelsTaskRun",
+    "StartExportLabelsTaskRun",
     "CreateMLTransform",
     "GetMLTransform",
     "GetMLTransforms",

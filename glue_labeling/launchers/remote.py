@@ -8,7 +8,7 @@ shows up as a failing test rather than as a run the reconciler misreads.
 
 The job on the platform loads its settings like a local job does (`load_settings`), from
 GLUE_LABELING_* variables, but it gets only the settings that mean something there
-(`REMOTE_SETTINGS`): the control-plane tables and the lock timeout. Not the Spark knobs (the
+(`REMOTE_SETTINGS`): the control-plane tables, the labels and the lock timeout. Not the Spark knobs (the
 platform's session is used untouched), not jars_dir or state_dir (paths on this machine), not
 the launcher (the job launches nothing), and never the S3 endpoint keys: job arguments and
 Spark properties are logged and shown in consoles, and on AWS the job reaches S3 with its role.
@@ -31,7 +31,7 @@ log = logging.getLogger("glue_labeling.launchers")
 TASK_RUN_VIEWS = frozenset({RUNNING, SUCCEEDED, FAILED, STOPPED, TIMEOUT})
 
 # Settings the remote job needs, passed as GLUE_LABELING_<FIELD> (see the module docstring).
-REMOTE_SETTINGS = ("ledger_uri", "registry_uri", "catalog_uri", "operation_timeout_seconds")
+REMOTE_SETTINGS = ("ledger_uri", "registry_uri", "catalog_uri", "labels_uri", "operation_timeout_seconds")
 # The job's state_dir on a platform node: only lock files go there (every table is on S3), and
 # the default (next to the installed package) may not be writable.
 REMOTE_STATE_DIR = "/tmp/glue-labeling"
@@ -61,7 +61,7 @@ def check_remote_settings(settings: Settings, launcher: str, required: tuple[str
     see this machine's disk, and would write to AWS S3 while the control plane used another
     endpoint."""
     problems = [f"{name} is not set" for name in required if not getattr(settings, name)]
-    for name in ("ledger_uri", "registry_uri", "catalog_uri"):
+    for name in ("ledger_uri", "registry_uri", "catalog_uri", "labels_uri"):
         uri = getattr(settings, name)
         if not uri.startswith(("s3://", "s3a://")):
             problems.append(f"{name} must be an s3:// URI the job can reach (it is {uri!r})")

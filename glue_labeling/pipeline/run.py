@@ -1,4 +1,5 @@
-"""One labeling-set generation run: the stages in order, with the ledger following along.
+"""One task run from STARTING to a final status, with the ledger following along; and the
+labeling-set generation run: the stages in order.
 
 Progress is visible while the run works: each stage logs a line to the run's log and records
 its timing and figures in the run's ledger row (`run_report`).
@@ -10,7 +11,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
@@ -191,8 +192,40 @@ def generate_labeling_set(
     return LabelingSetResult(location, loaded, scored, plan)
 
 
-def run_task(spark: SparkSession, settings: Settings, task_run_id: str) -> int:
-    """Run the ledger's task run `task_run_id` to a final status; 0 on success."""
+# The work of one task type: given the session, the settings, the run's ledger row, its transform
+# and the report, it does the run's work and returns the figures to record with SUCCEEDED. An
+# InputDataError it raises ends the run FAILED with that message as the ErrorString.
+TaskWork = Callable[[SparkSession, Settings, dict[str, Any], dict[str, Any], RunReport], dict[str, Any]]
+
+
+def labeling_set_generation_task(
+    spark: SparkSession, settings: Settings, run: dict[str, Any], transform: dict[str, Any], report: RunReport
+) -> dict[str, Any]:
+    earlier = [
+        final_location(other["output_s3_path"], other["task_run_id"])
+        for other in TaskRunLedger(settings).runs_of(run["transform_id"])
+        if other["task_type"] == run["task_type"] and other["status"] == SUCCEEDED
+    ]
+    location = generate_labeling_set(
+        spark,
+        transform,
+        run["output_s3_path"],
+        run["task_run_id"],
+        report,
+        LocalCatalog(settings),
+        earlier_labeling_sets=earlier,
+    ).location
+    log.info("labeling set at %s", location)
+    return {
+        "records_read": report.figures["records_read"],
+        "candidate_pairs": sum(report.figures["candidate_pairs_per_rule"].values()),
+        "labeling_sets_written": report.figures["labeling_sets"],
+    }
+
+
+def run_task(spark: SparkSession, settings: Settings, task_run_id: str, tasks: Mapping[str, TaskWork]) -> int:
+    """Run the ledger's task run `task_run_id` to a final status with the work `tasks` names
+    for its task type; 0 on success."""
     ledger = TaskRunLedger(settings)
     run = ledger.get(task_run_id)
     if run is None:
@@ -205,20 +238,9 @@ def run_task(spark: SparkSession, settings: Settings, task_run_id: str) -> int:
         transform = TransformRegistry(settings).get(run["transform_id"])
         if transform is None:
             raise InputDataError(f"transform {run['transform_id']} was deleted")
-        earlier = [
-            final_location(other["output_s3_path"], other["task_run_id"])
-            for other in ledger.runs_of(run["transform_id"])
-            if other["task_type"] == run["task_type"] and other["status"] == SUCCEEDED
-        ]
-        location = generate_labeling_set(
-            spark,
-            transform,
-            run["output_s3_path"],
-            task_run_id,
-            report,
-            LocalCatalog(settings),
-            earlier_labeling_sets=earlier,
-        ).location
+        if run["task_type"] not in tasks:
+            raise InputDataError(f"this job cannot run {run['task_type']} task runs")
+        figures = tasks[run["task_type"]](spark, settings, run, transform, report)
     except RunStopped:
         log.warning("task run %s stopped on request", task_run_id)
         _discard_staging(spark, run["output_s3_path"], task_run_id)
@@ -229,19 +251,14 @@ def run_task(spark: SparkSession, settings: Settings, task_run_id: str) -> int:
         message = str(error) if isinstance(error, InputDataError) else f"{type(error).__name__}: {error}"
         ledger.transition(task_run_id, FAILED, error_string=message[:2000], run_report=json.dumps(report.figures))
         return 1
-    ledger.transition(
-        task_run_id,
-        SUCCEEDED,
-        records_read=report.figures["records_read"],
-        candidate_pairs=sum(report.figures["candidate_pairs_per_rule"].values()),
-        labeling_sets_written=report.figures["labeling_sets"],
-        run_report=json.dumps(report.figures),
-    )
-    log.info("task run %s SUCCEEDED: labeling set at %s", task_run_id, location)
+    ledger.transition(task_run_id, SUCCEEDED, **figures, run_report=json.dumps(report.figures))
+    log.info("task run %s SUCCEEDED", task_run_id)
     return 0
 
 
-def _discard_staging(spark: SparkSession, output_uri: str, task_run_id: str) -> None:
+def _discard_staging(spark: SparkSession, output_uri: str | None, task_run_id: str) -> None:
+    if output_uri is None:  # a run that writes no output (IMPORT_LABELS)
+        return
     try:
         discard(spark, staging_location(output_uri, task_run_id))
     except Exception:
