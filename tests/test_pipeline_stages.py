@@ -43,6 +43,7 @@ from glue_labeling.pipeline.block import (
 from glue_labeling.pipeline.cluster import connected_components
 from glue_labeling.pipeline.fellegi_sunter import (
     FellegiSunterModel,
+    comparison_vectors,
     fit_m_and_prior,
     level_column,
     score_unsupervised,
@@ -439,7 +440,7 @@ def test_with_term_frequencies(spark: SparkSession) -> None:
         [(1, "john", 2 / 3), (2, "john", 2 / 3), (3, "jim", 1 / 3), (4, None, None)],
         f"{RECORD_ID} long, _gl_n0 string, _gl_tf0 double",
     )
-    assert_df_equality(with_term_frequencies(records, [0]), expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(with_term_frequencies(records, {0: 3}), expected, ignore_row_order=True, ignore_nullable=True)
 
 
 def test_term_frequency_columns_are_the_skewed_ones() -> None:
@@ -471,6 +472,16 @@ def test_em_recovers_m_and_the_prior_from_comparison_vectors() -> None:
     assert prior == pytest.approx(0.1, abs=0.01)
     assert np.abs(m - m_true).max() < 0.03
     assert 1 < iterations < 100
+
+
+def test_comparison_vectors_leave_out_the_columns_a_pair_was_blocked_on(spark: SparkSession) -> None:
+    levels = spark.createDataFrame(
+        [(0, 3, 0), (0, 3, 3), (1, 3, 0), (2, 2, 1)], f"rule int, {level_column(0)} int, {level_column(1)} int"
+    )
+    vectors, counts = comparison_vectors(levels, 2, {0: (0,), 1: (0, 1)})
+    got = sorted((tuple(vector), count) for vector, count in zip(vectors.tolist(), counts.tolist(), strict=True))
+    # rule 0 fixes column 0, rule 1 both columns; rule 2 (a MinHash band, say) fixes nothing
+    assert got == [((-1, -1), 1.0), ((-1, 0), 1.0), ((-1, 3), 1.0), ((2, 1), 1.0)]
 
 
 def test_u_probabilities_take_the_computed_exact_share() -> None:
@@ -518,7 +529,7 @@ def test_score_unsupervised_separates_duplicates_from_strangers(spark: SparkSess
         )
         for i in range(3)
     }
-    scored, model = score_unsupervised(pairs, records, profiles, costs, linkage=False)
+    scored, model = score_unsupervised(pairs, records, profiles, costs, {}, rows=70, linkage=False)
     got = {(r.id_l, r.id_r): r.match_score for r in scored.collect()}
     assert min(got[(a, b)] for a, b, _ in true_pairs) > 0.9
     assert max(got[(a, b)] for a, b, _ in strangers) < 0.1

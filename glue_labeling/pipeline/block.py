@@ -205,6 +205,10 @@ class BlockingPlan:
     considered: list[tuple[BlockingRule, RuleCost, bool]]  # (rule, cost, kept)
     oversized: list[tuple[int, str]]  # (index in `rules`, key) of the blocks dropped as too large
 
+    def columns_fixed_by_rule(self) -> dict[int, tuple[int, ...]]:
+        """Rule index -> the columns its exact key makes every pair it finds agree on."""
+        return {i: rule.columns for i, rule in enumerate(self.rules) if isinstance(rule, ExactRule)}
+
     def single_column_costs(self) -> dict[int, RuleCost]:
         """The measured cost of the exact rule on each column alone, kept or not."""
         return {

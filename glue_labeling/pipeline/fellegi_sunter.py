@@ -75,14 +75,14 @@ def with_levels(featured: DataFrame, column_count: int) -> DataFrame:
     )
 
 
-def with_term_frequencies(records: DataFrame, columns: list[int]) -> DataFrame:
-    """Adds `_gl_tf<i>`: the share of the column's non-null values equal to this record's."""
+def with_term_frequencies(records: DataFrame, non_null_counts: dict[int, int]) -> DataFrame:
+    """Adds `_gl_tf<i>` for each column in `non_null_counts` (column -> its non-null values):
+    the share of those values equal to this record's."""
     result = records
-    for index in columns:
+    for index, non_null in non_null_counts.items():
         value = F.col(comparison_column(index))
         count = F.count(F.lit(1)).over(Window.partitionBy(value))
-        non_null = F.count(value).over(Window.partitionBy())
-        result = result.withColumn(term_frequency_column(index), F.when(value.isNotNull(), count / non_null))
+        result = result.withColumn(term_frequency_column(index), F.when(value.isNotNull(), count / max(non_null, 1)))
     return result
 
 
@@ -152,9 +152,23 @@ def u_probabilities(sampled_shares: np.ndarray, exact_shares: dict[int, float]) 
     return u
 
 
-def comparison_vectors(levels: DataFrame, column_count: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct comparison vectors among the pairs, (vectors, columns), and their counts."""
-    rows = levels.groupBy(*[level_column(i) for i in range(column_count)]).count().collect()
+def comparison_vectors(
+    levels: DataFrame, column_count: int, columns_fixed_by_rule: dict[int, tuple[int, ...]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct comparison vectors among the pairs, (vectors, columns), and their counts.
+
+    A pair found by an exact rule agrees on that rule's columns because blocking chose it so,
+    whether it matches or not; left in, those agreements make the blocked non-matches look like
+    matches and EM drifts to "everything matches". So for EM they count as unobserved (-1), as
+    Splink does by not training a column's m from the blocking rule that fixes it."""
+    masked = []
+    for i in range(column_count):
+        fixing = [rule for rule, columns in columns_fixed_by_rule.items() if i in columns]
+        level = F.col(level_column(i))
+        masked.append(
+            (F.when(F.col("rule").isin(fixing), -1).otherwise(level) if fixing else level).alias(level_column(i))
+        )
+    rows = levels.select(*masked).groupBy(*[level_column(i) for i in range(column_count)]).count().collect()
     vectors = np.array([[row[level_column(i)] for i in range(column_count)] for row in rows], dtype=int)
     counts = np.array([row["count"] for row in rows], dtype=float)
     return vectors.reshape(len(rows), column_count), counts
@@ -220,11 +234,12 @@ def fit(
     candidate_levels: DataFrame,
     random_levels: DataFrame,
     column_count: int,
+    columns_fixed_by_rule: dict[int, tuple[int, ...]],
     exact_shares: dict[int, float],
     term_frequency: list[int],
 ) -> FellegiSunterModel:
     u = u_probabilities(level_shares(random_levels, column_count), exact_shares)
-    vectors, counts = comparison_vectors(candidate_levels, column_count)
+    vectors, counts = comparison_vectors(candidate_levels, column_count, columns_fixed_by_rule)
     m, prior, iterations = fit_m_and_prior(vectors, counts, u)
     return FellegiSunterModel(m, u, prior, iterations, tuple(term_frequency))
 
@@ -234,17 +249,21 @@ def score_unsupervised(
     records: DataFrame,
     profiles: list[ColumnProfile],
     single_column_costs: dict[int, RuleCost],
+    columns_fixed_by_rule: dict[int, tuple[int, ...]],
+    rows: int,
     linkage: bool,
 ) -> tuple[DataFrame, FellegiSunterModel]:
-    """Candidate pairs with features, levels and `match_score` (checkpointed), and the model."""
+    """Candidate pairs (id_l, id_r, rule) with features, levels and `match_score` (features
+    checkpointed), and the model. `columns_fixed_by_rule`: rule -> the columns its exact key
+    makes agree."""
     column_count = len(profiles)
     frequent = term_frequency_columns(single_column_costs, profiles)
-    with_frequencies = with_term_frequencies(records, frequent)
+    with_frequencies = with_term_frequencies(records, {i: round(profiles[i].non_null_ratio * rows) for i in frequent})
     carried = tuple(term_frequency_column(i) for i in frequent)
     multi_word = frozenset(p.index for p in profiles if p.multi_word_ratio >= MULTI_WORD_RATIO)
     featured = with_levels(with_features(pairs, with_frequencies, column_count, carried, multi_word), column_count)
     featured = featured.localCheckpoint()
     sampled = with_levels(with_features(random_pairs(records, linkage), records, column_count), column_count)
     exact_shares = {index: cost.agreement_share(linkage) for index, cost in single_column_costs.items()}
-    model = fit(featured, sampled, column_count, exact_shares, frequent)
+    model = fit(featured, sampled, column_count, columns_fixed_by_rule, exact_shares, frequent)
     return featured.withColumn("match_score", model.match_probability(column_count)), model

@@ -161,7 +161,9 @@ def generate_labeling_set(
     threshold = match_threshold(parameters.get("PrecisionRecallTradeoff", 0.5))
     scored, _model = report.stage(
         "score",
-        lambda: score_unsupervised(pairs, records, profiles, plan.single_column_costs(), linkage),
+        lambda: score_unsupervised(
+            pairs, records, profiles, plan.single_column_costs(), plan.columns_fixed_by_rule(), rows, linkage
+        ),
         match_threshold=lambda _: threshold,
         model=lambda result: result[1].describe(compared),
     )
