@@ -29,7 +29,8 @@ from glue_labeling.launchers.emr import EmrStepLauncher, job_script_uri
 from glue_labeling.launchers.emr_serverless import EmrServerlessLauncher
 from glue_labeling.launchers.glue import GlueJobLauncher
 from glue_labeling.launchers.remote import RemoteLauncher
-from glue_labeling.service import LABELING_JOB
+from glue_labeling.ledger import LABELING_SET_GENERATION
+from glue_labeling.service import JOB_SCRIPTS
 from glue_labeling.settings import ENV_PREFIX, PROJECT_ROOT
 
 # What the wheel is built from (pyproject.toml names README.md as the long description).
@@ -67,7 +68,9 @@ class Bundle:
 
     @property
     def script_uri(self) -> str:
-        return job_script_uri(self.uri, LABELING_JOB)
+        """The Glue job's script: any job script runs any task type (glue_labeling.job), so the
+        labeling one stands for all."""
+        return job_script_uri(self.uri, JOB_SCRIPTS[LABELING_SET_GENERATION])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,6 +199,7 @@ def launcher_settings(
             "ledger_uri": f"{state}/ledger/task_runs",
             "registry_uri": f"{state}/registry/transforms",
             "catalog_uri": f"{state}/catalog/tables",
+            "labels_uri": f"{state}/labels",
         }
         values |= {name: known.get(name) or PLACEHOLDERS[name] for name in launcher.required}
         settings[target] = values

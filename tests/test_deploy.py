@@ -268,4 +268,5 @@ def test_the_deploy_script_uploads_and_prints_every_launchers_settings(s3_endpoi
         assert f'== {title}: launcher = "{target}" ==' in output
     assert output.count('job_bundle_uri = "s3://script-deploys/bundle"') == 2  # EMR and EMR Serverless
     assert 'ledger_uri = "s3://script-deploys/state/ledger/task_runs"' in output
+    assert 'labels_uri = "s3://script-deploys/state/labels"' in output
     assert f'glue_job_name = "{PLACEHOLDERS["glue_job_name"]}"' in output  # no --glue-job-name given
