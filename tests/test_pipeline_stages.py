@@ -4,6 +4,7 @@ load -> normalize -> block -> score -> cluster -> sample -> write."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import itertools
 import math
@@ -62,6 +63,7 @@ from glue_labeling.pipeline.sample import (
     sample_labeling_sets,
 )
 from glue_labeling.pipeline.score import (
+    distance_column,
     jaccard_column,
     levenshtein_column,
     similarity_column,
@@ -184,6 +186,18 @@ def test_normalize_text_and_comparison_columns_keep_the_originals(spark: SparkSe
     assert sorted(numbers.collect(), key=str) == [Row(t="42"), Row(t=None)]
 
 
+def test_comparison_columns_add_numbers_for_number_and_date_columns(spark: SparkSession) -> None:
+    records = spark.createDataFrame(
+        [("a", 3, dt.date(1970, 1, 11), dt.datetime(1970, 1, 2, 12, 0))],
+        "name string, age int, born date, seen timestamp",
+    )
+    row = with_comparison_columns(records, ["name", "age", "born", "seen"]).first()
+    assert "_gl_x0" not in row.asDict()  # text: no number
+    assert (row["_gl_n1"], row["_gl_x1"]) == ("3", 3.0)
+    assert (row["_gl_n2"], row["_gl_x2"]) == ("1970 01 11", 10.0)  # days since 1970-01-01
+    assert row["_gl_x3"] == pytest.approx(1.5)
+
+
 def test_normalize_text_maps_every_listed_accent_to_its_base_letter(spark: SparkSession) -> None:
     words = ["où", "Dvořák ý", "Žižek", "Zürich", "Łukasz Øster"]
     frame = spark.createDataFrame([(w,) for w in words], "w string").select("w", normalize_text(F.col("w")).alias("n"))
@@ -203,16 +217,19 @@ def test_normalize_text_maps_every_listed_accent_to_its_base_letter(spark: Spark
 def _profile(
     index: int, name: str, distinct: int, non_null_ratio: float = 1.0, multi_word_ratio: float = 0.0
 ) -> ColumnProfile:
-    return ColumnProfile(index, name, distinct, non_null_ratio, multi_word_ratio)
+    return ColumnProfile(index, name, distinct, non_null_ratio, multi_word_ratio, None)
 
 
 def test_profile_columns(spark: SparkSession) -> None:
     records = spark.createDataFrame(
-        [("ann lee", "x"), ("bo", None), ("ann lee", None), ("cy doe", None)], "_gl_n0 string, _gl_n1 string"
+        [("ann lee", "x", 1.0), ("bo", None, 3.0), ("ann lee", None, 1.0), ("cy doe", None, 3.0)],
+        "_gl_n0 string, _gl_n1 string, _gl_x1 double",
     )
     assert profile_columns(records, ["name", "code"]) == [
-        ColumnProfile(0, "name", distinct=3, non_null_ratio=1.0, multi_word_ratio=0.75),
-        ColumnProfile(1, "code", distinct=1, non_null_ratio=0.25, multi_word_ratio=0.0),
+        ColumnProfile(0, "name", distinct=3, non_null_ratio=1.0, multi_word_ratio=0.75, numeric_scale=None),
+        ColumnProfile(
+            1, "code", distinct=1, non_null_ratio=0.25, multi_word_ratio=0.0, numeric_scale=pytest.approx(2 / 3**0.5)
+        ),
     ]
 
 
@@ -411,7 +428,11 @@ def test_with_features_similarities(spark: SparkSession) -> None:
         f"{RECORD_ID} long, _gl_n0 string, _gl_n1 string, _gl_n2 string, _gl_n3 string, _gl_tf0 double",
     )
     pairs = spark.createDataFrame([(1, 2, 0)], PAIR_SCHEMA)
-    row = with_features(pairs, records, column_count=4, carried=("_gl_tf0",), multi_word=frozenset({0, 1, 2})).first()
+    records = records.withColumn("_gl_x3", F.when(F.col(RECORD_ID) == 1, 10.0).otherwise(4.0))
+    row = with_features(
+        pairs, records, column_count=4, carried=("_gl_tf0",), multi_word=frozenset({0, 1, 2}), numeric_scales={3: 2.0}
+    ).first()
+    assert row[distance_column(3)] == 3.0  # |10 - 4| / 2
     assert (row.id_l, row.id_r, row.rule) == (1, 2, 0)
     assert row[similarity_column(0)] == pytest.approx(JaroWinkler.normalized_similarity("john smith", "smith john"))
     assert row[jaccard_column(0)] == 1.0  # the same words, reordered

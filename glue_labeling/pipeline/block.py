@@ -27,7 +27,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from glue_labeling.pipeline import RECORD_ID, SOURCE
-from glue_labeling.pipeline.normalize import comparison_column
+from glue_labeling.pipeline.normalize import comparison_column, numeric_column
 
 DEFAULT_MAX_BLOCK_SIZE = 500
 # Columns null in more rows than this cannot carry a rule.
@@ -49,6 +49,7 @@ class ColumnProfile:
     distinct: int
     non_null_ratio: float
     multi_word_ratio: float  # share of the non-null values holding more than one word
+    numeric_scale: float | None  # standard deviation of a number or date column (dates in days)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,10 +118,20 @@ def profile_columns(records: DataFrame, columns: list[str]) -> list[ColumnProfil
             F.count(column).alias(f"c{i}"),
             F.count(F.when(F.instr(column, " ") > 0, 1)).alias(f"w{i}"),
         ]
-    row = records.agg(F.count(F.lit(1)).alias("rows"), *aggregates).first()
+        if numeric_column(i) in records.columns:
+            aggregates.append(F.stddev(numeric_column(i)).alias(f"s{i}"))
+    row = records.agg(F.count(F.lit(1)).alias("rows"), *aggregates).first().asDict()
     rows = max(row["rows"], 1)
     return [
-        ColumnProfile(i, name, row[f"d{i}"], row[f"c{i}"] / rows, row[f"w{i}"] / max(row[f"c{i}"], 1))
+        ColumnProfile(
+            i,
+            name,
+            row[f"d{i}"],
+            row[f"c{i}"] / rows,
+            row[f"w{i}"] / max(row[f"c{i}"], 1),
+            # A constant or single-valued column has no spread: distances in raw units.
+            (row[f"s{i}"] or 1.0) if f"s{i}" in row else None,
+        )
         for i, name in enumerate(columns)
     ]
 

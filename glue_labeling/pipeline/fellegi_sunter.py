@@ -261,7 +261,10 @@ def score_unsupervised(
     with_frequencies = with_term_frequencies(records, {i: round(profiles[i].non_null_ratio * rows) for i in frequent})
     carried = tuple(term_frequency_column(i) for i in frequent)
     multi_word = frozenset(p.index for p in profiles if p.multi_word_ratio >= MULTI_WORD_RATIO)
-    featured = with_levels(with_features(pairs, with_frequencies, column_count, carried, multi_word), column_count)
+    numeric_scales = {p.index: p.numeric_scale for p in profiles if p.numeric_scale is not None}
+    featured = with_levels(
+        with_features(pairs, with_frequencies, column_count, carried, multi_word, numeric_scales), column_count
+    )
     featured = featured.localCheckpoint()
     sampled = with_levels(with_features(random_pairs(records, linkage), records, column_count), column_count)
     exact_shares = {index: cost.agreement_share(linkage) for index, cost in single_column_costs.items()}

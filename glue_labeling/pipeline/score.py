@@ -8,6 +8,8 @@ dates written as text):
   * `_gl_lev<i>`: Levenshtein similarity, 1 - distance / longer length, from the same UDF;
   * `_gl_jac<i>`: Jaccard similarity of the word sets (catches reordered names), for columns
     whose values often hold several words;
+  * `_gl_dist<i>`: for number and date columns, |left - right| over the column's standard
+    deviation (dates in days), so distances compare across columns;
 all null when either side is null, which doubles as the null indicator.
 The unsupervised match probability is fellegi_sunter.py's work.
 """
@@ -21,7 +23,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StructField, StructType
 
 from glue_labeling.pipeline import RECORD_ID
-from glue_labeling.pipeline.normalize import comparison_column
+from glue_labeling.pipeline.normalize import comparison_column, numeric_column
 
 
 # A StructType rather than a DDL string: parsing DDL needs a running SparkContext, and this
@@ -55,6 +57,10 @@ def jaccard_column(index: int) -> str:
     return f"_gl_jac{index}"
 
 
+def distance_column(index: int) -> str:
+    return f"_gl_dist{index}"
+
+
 def token_jaccard(left: Column, right: Column) -> Column:
     left_tokens, right_tokens = F.split(left, " "), F.split(right, " ")
     return F.size(F.array_intersect(left_tokens, right_tokens)) / F.size(F.array_union(left_tokens, right_tokens))
@@ -66,11 +72,15 @@ def with_features(
     column_count: int,
     carried: tuple[str, ...] = (),
     multi_word: frozenset[int] = frozenset(),
+    numeric_scales: dict[int, float] | None = None,
 ) -> DataFrame:
     """Joins both records' normalized columns (and the record-level `carried` columns, as
     `<name>_l`/`<name>_r`) onto each pair (id_l, id_r, rule) and adds the features; word
-    Jaccard only for the `multi_word` columns (on one-word values it is just exact match)."""
+    Jaccard only for the `multi_word` columns (on one-word values it is just exact match), the
+    scaled distance for the `numeric_scales` columns (index -> scale)."""
     compared = [comparison_column(i) for i in range(column_count)]
+    scales = numeric_scales or {}
+    carried = (*carried, *[numeric_column(i) for i in scales])
     sides = {}
     for side in ("l", "r"):
         sides[side] = records.select(
@@ -95,5 +105,8 @@ def with_features(
         ]
         if i in multi_word:
             features.append(F.when(present, token_jaccard(left, right)).alias(jaccard_column(i)))
+        if i in scales:
+            difference = F.abs(F.col(f"{numeric_column(i)}_l") - F.col(f"{numeric_column(i)}_r"))
+            features.append((difference / scales[i]).alias(distance_column(i)))
     carried_sides = [F.col(f"{name}_{side}") for name in carried for side in ("l", "r")]
     return similarities.select("id_l", "id_r", "rule", *features, *carried_sides)
