@@ -194,7 +194,8 @@ def with_minhash_signature(records: DataFrame, columns: list[int], length: int, 
     def grams(index: int) -> Column:
         text = F.col(comparison_column(index))
         starts = F.sequence(F.lit(1), F.greatest(F.length(text) - GRAM_LENGTH + 1, F.lit(1)))
-        tagged = F.transform(starts, lambda start: F.concat(F.lit(f"{index}:"), F.substring(text, start, GRAM_LENGTH)))
+        # Column.substr, not F.substring: Spark 3.5's F.substring takes only literal positions.
+        tagged = F.transform(starts, lambda start: F.concat(F.lit(f"{index}:"), text.substr(start, F.lit(GRAM_LENGTH))))
         return F.coalesce(F.when(text.isNotNull(), tagged), F.array().cast("array<string>"))
 
     def rehashed_minimum(hash_seed: int) -> Column:

@@ -93,7 +93,9 @@ def read_labeling_files(spark: SparkSession, input_uri: str, key: str, columns: 
             .load(hadoop_uri(input_uri))
         )
     except AnalysisException as error:
-        if error.getCondition() == "PATH_NOT_FOUND":
+        # getCondition is Spark 4's name for what Spark 3.5 calls getErrorClass.
+        condition = error.getCondition() if hasattr(error, "getCondition") else error.getErrorClass()
+        if condition == "PATH_NOT_FOUND":
             raise InputDataError(f"no file or prefix at {input_uri}") from None
         raise
     parsed = (
