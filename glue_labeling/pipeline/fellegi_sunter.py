@@ -229,6 +229,11 @@ def fit(
     return FellegiSunterModel(m, u, prior, iterations, tuple(term_frequency))
 
 
+def multi_word_columns(profiles: list[ColumnProfile]) -> frozenset[int]:
+    """The columns that get the word-Jaccard feature."""
+    return frozenset(p.index for p in profiles if p.multi_word_ratio >= MULTI_WORD_RATIO)
+
+
 def score_unsupervised(
     pairs: DataFrame,
     records: DataFrame,
@@ -241,7 +246,7 @@ def score_unsupervised(
     frequent = term_frequency_columns(single_column_costs, profiles)
     with_frequencies = with_term_frequencies(records, frequent)
     carried = tuple(term_frequency_column(i) for i in frequent)
-    multi_word = frozenset(p.index for p in profiles if p.multi_word_ratio >= MULTI_WORD_RATIO)
+    multi_word = multi_word_columns(profiles)
     featured = with_levels(with_features(pairs, with_frequencies, column_count, carried, multi_word), column_count)
     featured = featured.localCheckpoint()
     sampled = with_levels(with_features(random_pairs(records, linkage), records, column_count), column_count)
