@@ -6,11 +6,12 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from glue_labeling.find_matches import MATCH_ID, enforce_labels, find_matches
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import ColumnProfile
 from glue_labeling.pipeline.classify import labeled_pair_ids, labeled_records, score_supervised
 from glue_labeling.pipeline.load import with_record_id
-from glue_labeling.pipeline.run import LABELED_PAIRS_SCHEMA
+from glue_labeling.pipeline.run import LABELED_PAIRS_SCHEMA, RunReport
 
 PAIR_SCHEMA = "id_l long, id_r long, rule int"
 
@@ -89,3 +90,62 @@ def test_score_supervised_learns_from_labels_and_scores_unlabeled_candidates(spa
     assert set(importances) == set(COLUMNS)
     assert sum(importances.values()) == pytest.approx(1.0)
     assert {"_gl_sim0", "_gl_lev2", "_gl_lvl1", "match_score"} <= set(scored.columns)
+
+
+# ------------------------------------------------------------------------------- find matches
+
+CLEAN_LABELS = [(f"p{i}", f"d{i}", True) for i in range(6)] + [(f"p{i}", f"p{i + 1}", False) for i in range(20, 26)]
+
+
+def _groups(matched: DataFrame) -> set[frozenset[str]]:
+    members: dict[int, set[str]] = {}
+    for row in matched.select("key", MATCH_ID).collect():
+        members.setdefault(row[MATCH_ID], set()).add(row.key)
+    return {frozenset(group) for group in members.values()}
+
+
+def test_enforce_labels_adds_labeled_matches_and_removes_labeled_non_matches(spark: SparkSession) -> None:
+    records = spark.createDataFrame([(0, k) for k in "abcd"], f"{SOURCE} int, key string")
+    ids = {row.key: row[RECORD_ID] for row in with_record_id(records, "key").collect()}
+    edges = spark.createDataFrame(
+        [(min(ids["a"], ids["b"]), max(ids["a"], ids["b"])), (min(ids["c"], ids["d"]), max(ids["c"], ids["d"]))],
+        "id_l long, id_r long",
+    )
+    labels = _labels(spark, [("b", "a", False), ("a", "c", True), ("a", "zz", True)])
+    got = {
+        tuple(sorted((row.id_l, row.id_r)))
+        for row in enforce_labels(edges, labels, with_record_id(records, "key")).collect()
+    }
+    assert got == {tuple(sorted((ids["c"], ids["d"]))), tuple(sorted((ids["a"], ids["c"])))}
+
+
+def test_find_matches_groups_duplicates_and_gives_singletons_their_own_id(spark: SparkSession) -> None:
+    records = _people(spark).drop(RECORD_ID)
+    parameters = {"PrimaryKeyColumnName": "key"}
+    matched = find_matches(records, parameters, False, _labels(spark, CLEAN_LABELS), True, RunReport())
+    assert matched.count() == 42
+    assert set(matched.columns) == {"key", "given", "surname", "dob", MATCH_ID}
+    expected = {frozenset({f"p{i}", f"d{i}"}) for i in range(12)} | {frozenset({f"p{i}"}) for i in range(12, 30)}
+    assert _groups(matched) == expected
+
+
+def _together(matched: DataFrame, first: str, second: str) -> bool:
+    ids = {row.key: row[MATCH_ID] for row in matched.where(F.col("key").isin(first, second)).collect()}
+    return ids[first] == ids[second]
+
+
+def test_find_matches_enforce_provided_labels_lets_labels_win(spark: SparkSession) -> None:
+    records = _people(spark).drop(RECORD_ID)
+    # Against the evidence, among enough sound labels to train well: p8 and d8 are apart, p28
+    # and p29 are one person.
+    sound = [(f"p{i}", f"d{i}", True) for i in range(12) if i != 8] + [
+        (f"p{i}", f"p{i + 1}", False) for i in range(12, 27)
+    ]
+    labels = _labels(spark, [*sound, ("p8", "d8", False), ("p28", "p29", True)])
+    trusted = find_matches(records, {"PrimaryKeyColumnName": "key"}, False, labels, True, RunReport())
+    enforced = find_matches(
+        records, {"PrimaryKeyColumnName": "key", "EnforceProvidedLabels": True}, False, labels, True, RunReport()
+    )
+    assert _together(trusted, "p8", "d8") and not _together(trusted, "p28", "p29")
+    assert not _together(enforced, "p8", "d8") and _together(enforced, "p28", "p29")
+    assert _together(enforced, "p9", "d9")

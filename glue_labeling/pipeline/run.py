@@ -237,13 +237,16 @@ def generate_labeling_set(
 TaskWork = Callable[[SparkSession, Settings, dict[str, Any], dict[str, Any], RunReport], dict[str, Any]]
 
 
-def stored_labels(spark: SparkSession, settings: Settings, transform_id: str) -> DataFrame | None:
-    """The transform's labeled pairs when there are enough to train on (the READY rule), else None."""
-    store = LabelStore(settings, transform_id)
-    if not store.summary().ready:
-        return None
+def labels_frame(spark: SparkSession, store: LabelStore) -> DataFrame:
+    """Every labeled pair in `store` (LABELED_PAIRS_SCHEMA): labels are few enough for the driver."""
     pairs = store.pairs().select(["left_source", "left_key", "right_source", "right_key", "is_match"])
     return spark.createDataFrame(pairs.to_pandas(), LABELED_PAIRS_SCHEMA)
+
+
+def training_labels(spark: SparkSession, settings: Settings, transform_id: str) -> DataFrame | None:
+    """The transform's labeled pairs when there are enough to train on (the READY rule), else None."""
+    store = LabelStore(settings, transform_id)
+    return labels_frame(spark, store) if store.summary().ready else None
 
 
 def labeling_set_generation_task(
@@ -262,7 +265,7 @@ def labeling_set_generation_task(
         report,
         LocalCatalog(settings),
         earlier_labeling_sets=earlier,
-        labels=stored_labels(spark, settings, run["transform_id"]),
+        labels=training_labels(spark, settings, run["transform_id"]),
     ).location
     log.info("labeling set at %s", location)
     return {
