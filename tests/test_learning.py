@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
 import pytest
+from _in_process import InProcessLauncher, run_job
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from glue_labeling.contract.errors import MLTransformNotReadyException
 from glue_labeling.find_matches import MATCH_ID, enforce_labels, find_matches
+from glue_labeling.labels.metrics import area_under_pr_curve, find_matches_metrics, is_held_out
+from glue_labeling.labels.store import LABELS_SCHEMA
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import ColumnProfile
 from glue_labeling.pipeline.classify import labeled_pair_ids, labeled_records, score_supervised
-from glue_labeling.pipeline.load import with_record_id
+from glue_labeling.pipeline.load import InputDataError, with_record_id
 from glue_labeling.pipeline.run import LABELED_PAIRS_SCHEMA, RunReport
+from glue_labeling.service import GlueLabelingService
+from glue_labeling.settings import Settings
+from glue_labeling.tasks.evaluate import split_labels
 
 PAIR_SCHEMA = "id_l long, id_r long, rule int"
 
@@ -149,3 +160,117 @@ def test_find_matches_enforce_provided_labels_lets_labels_win(spark: SparkSessio
     assert _together(trusted, "p8", "d8") and not _together(trusted, "p28", "p29")
     assert not _together(enforced, "p8", "d8") and _together(enforced, "p28", "p29")
     assert _together(enforced, "p9", "d9")
+
+
+# --------------------------------------------------------------------------------- evaluation
+
+
+def test_find_matches_metrics_against_a_hand_computed_confusion_matrix() -> None:
+    # At 0.5: TP = 0.9, 0.8, 0.6; FP = 0.7; FN = 0.4; TN = 0.3, 0.2, 0.1.
+    scored = [
+        (0.9, True),
+        (0.8, True),
+        (0.7, False),
+        (0.6, True),
+        (0.4, True),
+        (0.3, False),
+        (0.2, False),
+        (0.1, False),
+    ]
+    metrics = find_matches_metrics(scored, 0.5, {"name": 0.75, "city": 0.25})
+    assert metrics["ConfusionMatrix"] == {
+        "NumTruePositives": 3,
+        "NumFalsePositives": 1,
+        "NumTrueNegatives": 3,
+        "NumFalseNegatives": 1,
+    }
+    assert metrics["Precision"] == pytest.approx(3 / 4)
+    assert metrics["Recall"] == pytest.approx(3 / 4)
+    assert metrics["F1"] == pytest.approx(3 / 4)
+    # Average precision: each match adds 1/4 recall at the precision of its rank: 1/1, 2/2, 3/4, 4/5.
+    assert metrics["AreaUnderPRCurve"] == pytest.approx((1 + 1 + 3 / 4 + 4 / 5) / 4)
+    assert metrics["ColumnImportances"] == [
+        {"ColumnName": "name", "Importance": 0.75},
+        {"ColumnName": "city", "Importance": 0.25},
+    ]
+
+
+def test_area_under_pr_curve_takes_tied_scores_together() -> None:
+    # One threshold holds a match and a non-match: precision 1/2 over the whole recall.
+    assert area_under_pr_curve([(0.5, True), (0.5, False)]) == pytest.approx(0.5)
+    assert area_under_pr_curve([(0.5, False)]) == 0.0
+    metrics = find_matches_metrics([(0.1, False)], 0.5, {})
+    assert (metrics["Precision"], metrics["Recall"], metrics["F1"]) == (0.0, 0.0, 0.0)
+
+
+def test_the_held_out_split_is_deterministic_and_about_a_quarter() -> None:
+    pairs = [(0, f"k{i}", 0, f"k{i + 1}") for i in range(2000)]
+    held = [is_held_out(*pair) for pair in pairs]
+    assert held == [is_held_out(*pair) for pair in pairs]
+    assert 0.2 < sum(held) / len(held) < 0.3
+    only_matches = [
+        {"left_source": 0, "left_key": f"k{i}", "right_source": 0, "right_key": f"m{i}", "is_match": True}
+        for i in range(40)
+    ]
+    with pytest.raises(InputDataError, match="lacks a matching or a non-matching pair"):
+        split_labels(only_matches)
+
+
+@pytest.fixture
+def people_service(spark: SparkSession, settings: Settings, tmp_path: Path) -> GlueLabelingService:
+    """A service over the 42 people of _people as catalog table learn.people (key `key`)."""
+    location = str(tmp_path / "people")
+    _people(spark).drop(RECORD_ID, SOURCE).write.parquet(location)
+    service = GlueLabelingService(settings, launcher=InProcessLauncher())
+    service.catalog.register(spark, "learn", "people", location, "parquet")
+    return service
+
+
+def _store_labels(service: GlueLabelingService, transform_id: str, pairs: list[tuple[str, str, bool]]) -> None:
+    rows = [
+        {
+            "left_source": 0,
+            "left_key": min(a, b),
+            "right_source": 0,
+            "right_key": max(a, b),
+            "is_match": match,
+            "labeling_set_id": f"set-{n:03d}",
+            "left_label": "A",
+            "right_label": "A" if match else "B",
+            "label_file": "test.csv",
+            "imported_by_task_run": "tsk-test",
+            "imported_on": dt.datetime.now(dt.timezone.utc),
+        }
+        for n, (a, b, match) in enumerate(pairs)
+    ]
+    service.labels(transform_id).replace_all(pa.Table.from_pylist(rows, schema=LABELS_SCHEMA))
+
+
+def test_evaluation_needs_a_ready_transform_then_fills_evaluation_metrics(
+    spark: SparkSession, people_service: GlueLabelingService
+) -> None:
+    service = people_service
+    transform_id = service.create_ml_transform(
+        {
+            "Name": "people",
+            "InputRecordTables": [{"DatabaseName": "learn", "TableName": "people"}],
+            "Parameters": {"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "key"}},
+            "Role": "local",
+        }
+    )["TransformId"]
+    with pytest.raises(MLTransformNotReadyException):
+        service.start_ml_evaluation_task_run({"TransformId": transform_id})
+    labels = [(f"p{i}", f"d{i}", True) for i in range(12)] + [(f"p{i}", f"p{i + 1}", False) for i in range(12, 29)]
+    _store_labels(service, transform_id, labels)
+    held_out = [(a, b, m) for a, b, m in labels if is_held_out(0, min(a, b), 0, max(a, b))]
+    task_run_id = service.start_ml_evaluation_task_run({"TransformId": transform_id})["TaskRunId"]
+    assert run_job(spark, service.settings, task_run_id) == 0
+    run = service.get_ml_task_run({"TransformId": transform_id, "TaskRunId": task_run_id})
+    assert (run["Status"], run["Properties"]) == ("SUCCEEDED", {"TaskType": "EVALUATION"})
+    transform = service.get_ml_transform({"TransformId": transform_id})
+    metrics = transform["EvaluationMetrics"]["FindMatchesMetrics"]
+    confusion = metrics["ConfusionMatrix"]
+    assert confusion["NumTruePositives"] + confusion["NumFalseNegatives"] == sum(m for _, _, m in held_out)
+    assert sum(confusion.values()) == len(held_out)
+    assert metrics["F1"] == pytest.approx(1.0)
+    assert {c["ColumnName"] for c in metrics["ColumnImportances"]} == set(COLUMNS)
