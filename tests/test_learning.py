@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,7 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from glue_labeling.contract.errors import MLTransformNotReadyException
-from glue_labeling.find_matches import MATCH_ID, enforce_labels, find_matches
+from glue_labeling.find_matches import MATCH_ID, enforce_labels, find_matches, run_transform
 from glue_labeling.labels.metrics import area_under_pr_curve, find_matches_metrics, is_held_out
 from glue_labeling.labels.store import LABELS_SCHEMA
 from glue_labeling.pipeline import RECORD_ID, SOURCE
@@ -246,11 +247,14 @@ def _store_labels(service: GlueLabelingService, transform_id: str, pairs: list[t
     service.labels(transform_id).replace_all(pa.Table.from_pylist(rows, schema=LABELS_SCHEMA))
 
 
-def test_evaluation_needs_a_ready_transform_then_fills_evaluation_metrics(
-    spark: SparkSession, people_service: GlueLabelingService
-) -> None:
-    service = people_service
-    transform_id = service.create_ml_transform(
+def _ready_transform(service: GlueLabelingService, labels: list[tuple[str, str, bool]]) -> str:
+    transform_id = _create_transform(service)
+    _store_labels(service, transform_id, labels)
+    return transform_id
+
+
+def _create_transform(service: GlueLabelingService) -> str:
+    return service.create_ml_transform(
         {
             "Name": "people",
             "InputRecordTables": [{"DatabaseName": "learn", "TableName": "people"}],
@@ -258,6 +262,13 @@ def test_evaluation_needs_a_ready_transform_then_fills_evaluation_metrics(
             "Role": "local",
         }
     )["TransformId"]
+
+
+def test_evaluation_needs_a_ready_transform_then_fills_evaluation_metrics(
+    spark: SparkSession, people_service: GlueLabelingService
+) -> None:
+    service = people_service
+    transform_id = _create_transform(service)
     with pytest.raises(MLTransformNotReadyException):
         service.start_ml_evaluation_task_run({"TransformId": transform_id})
     labels = [(f"p{i}", f"d{i}", True) for i in range(12)] + [(f"p{i}", f"p{i + 1}", False) for i in range(12, 29)]
@@ -274,3 +285,33 @@ def test_evaluation_needs_a_ready_transform_then_fills_evaluation_metrics(
     assert sum(confusion.values()) == len(held_out)
     assert metrics["F1"] == pytest.approx(1.0)
     assert {c["ColumnName"] for c in metrics["ColumnImportances"]} == set(COLUMNS)
+
+
+def test_a_ready_transform_s_labeling_set_comes_from_the_classifier_and_skips_labeled_records(
+    spark: SparkSession, people_service: GlueLabelingService, tmp_path: Path
+) -> None:
+    service = people_service
+    transform_id = _ready_transform(service, CLEAN_LABELS)
+    output = f"file://{tmp_path / 'sets'}"
+    task_run_id = service.start_ml_labeling_set_generation_task_run(
+        {"TransformId": transform_id, "OutputS3Path": output}
+    )["TaskRunId"]
+    assert run_job(spark, service.settings, task_run_id) == 0
+    report = json.loads(service.ledger.get(task_run_id)["run_report"])
+    assert report["model"]["classifier"] == "logistic regression"
+    assert report["model"]["training_pairs"] == len(CLEAN_LABELS)
+    shown = {row.key for row in spark.read.option("header", "true").csv(f"{tmp_path / 'sets'}/{task_run_id}").collect()}
+    assert shown
+    assert not shown & {key for a, b, _ in CLEAN_LABELS for key in (a, b)}
+
+
+def test_the_find_matches_job_writes_the_input_with_match_id(
+    spark: SparkSession, people_service: GlueLabelingService, tmp_path: Path
+) -> None:
+    service = people_service
+    transform_id = _ready_transform(service, CLEAN_LABELS)
+    output = tmp_path / "matched"
+    assert run_transform(spark, service.settings, transform_id, f"file://{output}") == 12
+    matched = spark.read.parquet(str(output))
+    assert set(matched.columns) == {"key", "given", "surname", "dob", MATCH_ID}
+    assert _together(matched, "p7", "d7") and not _together(matched, "p7", "p8")
