@@ -16,10 +16,11 @@ import signal
 import sys
 
 from glue_labeling.launchers.job_arguments import export_settings_arguments
-from glue_labeling.ledger import EXPORT_LABELS, IMPORT_LABELS, LABELING_SET_GENERATION
+from glue_labeling.ledger import EVALUATION, EXPORT_LABELS, IMPORT_LABELS, LABELING_SET_GENERATION
 from glue_labeling.pipeline.run import RunStopped, TaskWork, labeling_set_generation_task, run_task
 from glue_labeling.settings import load_settings
 from glue_labeling.spark import get_or_create_session
+from glue_labeling.tasks.evaluate import evaluation_task
 from glue_labeling.tasks.export_labels import export_labels_task
 from glue_labeling.tasks.import_labels import import_labels_task
 
@@ -27,6 +28,7 @@ TASKS: dict[str, TaskWork] = {
     LABELING_SET_GENERATION: labeling_set_generation_task,
     IMPORT_LABELS: import_labels_task,
     EXPORT_LABELS: export_labels_task,
+    EVALUATION: evaluation_task,
 }
 
 

@@ -28,6 +28,7 @@ from glue_labeling.contract import (
 from glue_labeling.contract.errors import (
     AlreadyExistsException,
     ConcurrentRunsExceededException,
+    MLTransformNotReadyException,
     ResourceNumberLimitExceededException,
     UnknownOperationException,
 )
@@ -36,6 +37,7 @@ from glue_labeling.labels.store import LabelStore
 from glue_labeling.launcher import Launcher, launcher_for
 from glue_labeling.ledger import (
     ACTIVE_STATUSES,
+    EVALUATION,
     EXPORT_LABELS,
     FAILED,
     IMPORT_LABELS,
@@ -43,6 +45,7 @@ from glue_labeling.ledger import (
     STARTING,
     STOPPED,
     STOPPING,
+    SUCCEEDED,
     TIMEOUT,
     TaskRunLedger,
     utc_now,
@@ -55,6 +58,7 @@ JOB_SCRIPTS = {
     LABELING_SET_GENERATION: "labeling_set_generation.py",
     IMPORT_LABELS: "import_labels.py",
     EXPORT_LABELS: "export_labels.py",
+    EVALUATION: "evaluation.py",
 }
 DEFAULT_TIMEOUT_MINUTES = 2880
 DEFAULT_MAX_RESULTS = 100
@@ -135,6 +139,7 @@ class GlueLabelingService:
             "CancelMLTaskRun": self.cancel_ml_task_run,
             "StartImportLabelsTaskRun": self.start_import_labels_task_run,
             "StartExportLabelsTaskRun": self.start_export_labels_task_run,
+            "StartMLEvaluationTaskRun": self.start_ml_evaluation_task_run,
         }
 
     def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -248,7 +253,22 @@ class GlueLabelingService:
         labels = self.labels(transform["TransformId"]).summary()
         view["LabelCount"] = labels.pairs
         view["Status"] = "READY" if labels.ready else "NOT_READY"
+        metrics = self._latest_evaluation(transform["TransformId"])
+        if metrics is not None:
+            view["EvaluationMetrics"] = {"TransformType": "FIND_MATCHES", "FindMatchesMetrics": metrics}
         return view
+
+    def _latest_evaluation(self, transform_id: str) -> dict[str, Any] | None:
+        """FindMatchesMetrics of the transform's latest successful EVALUATION run, if any."""
+        evaluations = [
+            run
+            for run in self.ledger.runs_of(transform_id)
+            if run["task_type"] == EVALUATION and run["status"] == SUCCEEDED and run["run_report"]
+        ]
+        if not evaluations:
+            return None
+        latest = max(evaluations, key=lambda run: run["completed_on"])
+        return json.loads(latest["run_report"]).get("find_matches_metrics")
 
     def get_ml_transform(self, request: dict[str, Any]) -> dict[str, Any]:
         request = validate_request("GetMLTransform", request)
@@ -386,6 +406,19 @@ class GlueLabelingService:
         # botocore's model declares no limit error for this operation; at the transform's limit
         # it gets ConcurrentRunsExceededException, as the other Start operations that declare one.
         return self._start_output_run("StartExportLabelsTaskRun", EXPORT_LABELS, request)
+
+    def start_ml_evaluation_task_run(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Trains on most labels and tests on the rest; see glue_labeling.tasks.evaluate."""
+        request = validate_request("StartMLEvaluationTaskRun", request)
+        self._transform(request["TransformId"])
+        labels = self.labels(request["TransformId"]).summary()
+        if not labels.ready:
+            raise MLTransformNotReadyException(
+                f"Transform {request['TransformId']} is NOT_READY: it has {labels.matches} matching and "
+                f"{labels.non_matches} non-matching labeled pairs; evaluation needs enough of both"
+            )
+        task_run_id, _started = self._start_task_run(request["TransformId"], EVALUATION, {})
+        return {"TaskRunId": task_run_id}
 
     def _start_output_run(self, operation: str, task_type: str, request: dict[str, Any]) -> dict[str, Any]:
         """A Start operation whose run writes under OutputS3Path."""

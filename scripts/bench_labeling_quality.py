@@ -27,6 +27,7 @@ import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -61,27 +62,40 @@ def generated(spark: SparkSession, rows: int, seed: int) -> tuple[list[DataFrame
     return [records], {r[KEY]: str(r["entity_id"]) for r in truth.collect()}
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", choices=["febrl3", "febrl4", "generated"], default="febrl3")
     parser.add_argument("--rows", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=17)
-    args = parser.parse_args(argv)
 
-    work = Path(tempfile.mkdtemp(prefix="glue-labeling-quality-"))
+
+def benchmark_data(
+    args: argparse.Namespace, database: str
+) -> tuple[SparkSession, Path, list[DataFrame], dict[str, str], LocalCatalog, dict[str, Any]]:
+    """A session, a scratch directory, the tables of `args.data` written there and registered as
+    `<database>.t<i>`, each record's entity, the catalog, and a FindMatches transform over the
+    tables keyed on KEY (the registry's form, without the registry)."""
+    work = Path(tempfile.mkdtemp(prefix=f"glue-labeling-{database}-"))
     settings = dataclasses.replace(load_settings(), state_dir=str(work / "state"), spark_shuffle_partitions=4)
-    spark = get_or_create_session(settings, app_name="labeling quality")
+    spark = get_or_create_session(settings, app_name=f"glue-labeling {database}")
     tables, entity = febrl(spark, args.data) if args.data != "generated" else generated(spark, args.rows, args.seed)
     catalog = LocalCatalog(settings)
     names = []
     for index, table in enumerate(tables):
         table.write.mode("overwrite").parquet(str(work / f"t{index}"))
-        catalog.register(spark, "quality", f"t{index}", str(work / f"t{index}"), "parquet")
-        names.append({"DatabaseName": "quality", "TableName": f"t{index}"})
+        catalog.register(spark, database, f"t{index}", str(work / f"t{index}"), "parquet")
+        names.append({"DatabaseName": database, "TableName": f"t{index}"})
     transform = {
         "InputRecordTables": names,
         "Parameters": {"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": KEY}},
     }
+    return spark, work, tables, entity, catalog, transform
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_data_arguments(parser)
+    args = parser.parse_args(argv)
+    spark, work, tables, entity, catalog, transform = benchmark_data(args, "quality")
     report = RunReport()
     result = generate_labeling_set(
         spark, transform, f"file://{work / 'out'}", "quality-run", report, catalog, SamplingConfig(seed=args.seed)

@@ -455,6 +455,7 @@ def test_concurrent_runs_exceeded(glue: Any, service: GlueLabelingService) -> No
         "start_ml_labeling_set_generation_task_run",
         "start_import_labels_task_run",
         "start_export_labels_task_run",
+        "start_ml_evaluation_task_run",
         "get_ml_task_runs",
         "get_ml_task_run",
         "cancel_ml_task_run",
@@ -875,6 +876,13 @@ def test_one_label_import_at_a_time(glue: Any, service: GlueLabelingService) -> 
     wait_for(lambda: status_of(glue, transform_id, first) == "STOPPED")
     second = glue.start_import_labels_task_run(TransformId=transform_id, InputS3Path=OUTPUT)["TaskRunId"]
     assert status_of(glue, transform_id, second) == "STARTING"
+
+
+def test_evaluation_of_a_not_ready_transform_is_ml_transform_not_ready(glue: Any) -> None:
+    transform_id = create(glue)
+    with pytest.raises(glue.exceptions.MLTransformNotReadyException, match="NOT_READY") as error:
+        glue.start_ml_evaluation_task_run(TransformId=transform_id)
+    assert error_code(error) == ("MLTransformNotReadyException", 400)
 
 
 def test_import_requires_an_input_path_and_a_boolean_replace(glue: Any, lax_glue: Any) -> None:

@@ -826,6 +826,10 @@ def test_shown_keys_reads_complete_earlier_labeling_sets_only(spark: SparkSessio
     shown = shown_keys(spark, [first, str(unfinished)], "id")
     assert shown is not None
     assert sorted(row.key for row in shown.collect()) == ["1", "2", "3", "4"]
+    # Two complete runs: two partitioned folders read as one.
+    second = write_labeling_set(spark, labeling_set_rows(records, sets, DATA_COLUMNS), str(output), "tr-3")
+    both = shown_keys(spark, [first, second], "id")
+    assert both is not None and sorted(row.key for row in both.collect()) == ["1", "2", "3", "4"]
     assert shown_keys(spark, [str(unfinished)], "id") is None
 
 

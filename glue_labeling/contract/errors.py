@@ -46,6 +46,10 @@ class ResourceNumberLimitExceededException(GlueError):
     code = "ResourceNumberLimitExceededException"
 
 
+class MLTransformNotReadyException(GlueError):
+    code = "MLTransformNotReadyException"
+
+
 class UnknownOperationException(GlueError):
     code = "UnknownOperationException"
 

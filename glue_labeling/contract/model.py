@@ -25,6 +25,7 @@ SUPPORTED_OPERATIONS = (
     "CancelMLTaskRun",
     "StartImportLabelsTaskRun",
     "StartExportLabelsTaskRun",
+    "StartMLEvaluationTaskRun",
     "CreateMLTransform",
     "GetMLTransform",
     "GetMLTransforms",

@@ -252,6 +252,8 @@ def plan_blocking(
     oversized: list[tuple[BlockingRule, str]] = []
 
     def measure(candidates: list[BlockingRule]) -> list[BlockingRule]:
+        if not candidates:  # every column blocked alone leaves no column pair to measure
+            return []
         sizes = block_sizes(with_rule_keys(records, candidates), len(candidates)).cache()
         costs = rule_costs(sizes, len(candidates), linkage, max_block_size)
         kept = [i for i, cost in enumerate(costs) if cost.within(budget)]

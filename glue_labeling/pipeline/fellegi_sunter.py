@@ -244,6 +244,11 @@ def fit(
     return FellegiSunterModel(m, u, prior, iterations, tuple(term_frequency))
 
 
+def multi_word_columns(profiles: list[ColumnProfile]) -> frozenset[int]:
+    """The columns that get the word-Jaccard feature."""
+    return frozenset(p.index for p in profiles if p.multi_word_ratio >= MULTI_WORD_RATIO)
+
+
 def score_unsupervised(
     pairs: DataFrame,
     records: DataFrame,
@@ -260,7 +265,7 @@ def score_unsupervised(
     frequent = term_frequency_columns(single_column_costs, profiles)
     with_frequencies = with_term_frequencies(records, {i: round(profiles[i].non_null_ratio * rows) for i in frequent})
     carried = tuple(term_frequency_column(i) for i in frequent)
-    multi_word = frozenset(p.index for p in profiles if p.multi_word_ratio >= MULTI_WORD_RATIO)
+    multi_word = multi_word_columns(profiles)
     numeric_scales = {p.index: p.numeric_scale for p in profiles if p.numeric_scale is not None}
     featured = with_levels(
         with_features(pairs, with_frequencies, column_count, carried, multi_word, numeric_scales), column_count

@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from glue_labeling.catalog import LocalCatalog
+from glue_labeling.labels.store import LabelStore
 from glue_labeling.ledger import FAILED, RUNNING, SUCCEEDED, TaskRunLedger
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import (
@@ -33,8 +34,9 @@ from glue_labeling.pipeline.block import (
     with_rule_keys,
     without_oversized,
 )
+from glue_labeling.pipeline.classify import PairClassifier, labeled_records, score_supervised
 from glue_labeling.pipeline.cluster import connected_components
-from glue_labeling.pipeline.fellegi_sunter import score_unsupervised
+from glue_labeling.pipeline.fellegi_sunter import FellegiSunterModel, score_unsupervised
 from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables, with_record_id
 from glue_labeling.pipeline.normalize import with_comparison_columns
 from glue_labeling.pipeline.sample import SamplingConfig, sample_labeling_sets
@@ -50,6 +52,7 @@ from glue_labeling.registry import TransformRegistry
 from glue_labeling.settings import Settings
 
 log = logging.getLogger("glue_labeling.run")
+LABELED_PAIRS_SCHEMA = "left_source int, left_key string, right_source int, right_key string, is_match boolean"
 T = TypeVar("T")
 
 # PrecisionRecallTradeoff 0.5 (neutral) puts the match threshold at even odds; 1.0 raises it
@@ -102,32 +105,28 @@ class RunReport:
         return result
 
 
-def generate_labeling_set(
-    spark: SparkSession,
-    transform: dict[str, Any],
-    output_uri: str,
-    task_run_id: str,
+@dataclasses.dataclass(frozen=True)
+class ScoredCandidates:
+    records: DataFrame  # normalized, with `_gl_id`, `_gl_source` and the blocking signature
+    plan: BlockingPlan
+    pairs: DataFrame  # (id_l, id_r, rule, features, levels, match_score)
+    threshold: float
+    compared: list[str]  # the compared columns, in `_gl_n<i>` order
+
+
+def block_and_score(
+    loaded: DataFrame,
+    parameters: dict[str, Any],
+    linkage: bool,
     report: RunReport,
-    catalog: LocalCatalog | None,
-    sampling: SamplingConfig = DEFAULT_SAMPLING,
+    labels: DataFrame | None = None,
     max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
-    earlier_labeling_sets: list[str] | None = None,
-) -> LabelingSetResult:
-    """`earlier_labeling_sets`: locations of this transform's earlier labeling sets, whose
-    records are not asked about again."""
-    parameters = transform["Parameters"].get("FindMatchesParameters", {})
+) -> ScoredCandidates:
+    """profile -> plan blocking -> block -> score, on records with `_gl_id` and `_gl_source`
+    (`report` has `records_read`). `labels` (stored labeled pairs) given: the score is the
+    classifier's trained on them; else the unsupervised model's."""
     key = parameters["PrimaryKeyColumnName"]
-    tables = transform["InputRecordTables"]
-    linkage = len(tables) == 2
-
-    def load() -> DataFrame:
-        raw = load_tables(spark, tables, catalog)
-        check_primary_key(raw, key)
-        return with_record_id(raw, key)
-
-    loaded = report.stage("load", lambda: load().cache(), records_read=lambda df: df.count())
-    data_columns = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID)]
-    compared = [c for c in data_columns if c != key]
+    compared = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID, key)]
     normalized = with_comparison_columns(loaded, compared)
     profiles = report.stage(
         "profile", lambda: profile_columns(normalized, compared), column_profile=lambda ps: [vars(p) for p in ps]
@@ -159,14 +158,53 @@ def generate_labeling_set(
     if candidate_total == 0:
         raise InputDataError("blocking found no candidate pairs: there is nothing to ask about")
     threshold = match_threshold(parameters.get("PrecisionRecallTradeoff", 0.5))
+
+    def score() -> tuple[DataFrame, FellegiSunterModel | PairClassifier]:
+        if labels is not None:
+            return score_supervised(pairs, records, profiles, labels)
+        return score_unsupervised(
+            pairs, records, profiles, plan.single_column_costs(), plan.columns_fixed_by_rule(), rows, linkage
+        )
+
     scored, _model = report.stage(
         "score",
-        lambda: score_unsupervised(
-            pairs, records, profiles, plan.single_column_costs(), plan.columns_fixed_by_rule(), rows, linkage
-        ),
+        score,
         match_threshold=lambda _: threshold,
         model=lambda result: result[1].describe(compared),
     )
+    return ScoredCandidates(records, plan, scored, threshold, compared)
+
+
+def generate_labeling_set(
+    spark: SparkSession,
+    transform: dict[str, Any],
+    output_uri: str,
+    task_run_id: str,
+    report: RunReport,
+    catalog: LocalCatalog | None,
+    sampling: SamplingConfig = DEFAULT_SAMPLING,
+    max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
+    earlier_labeling_sets: list[str] | None = None,
+    labels: DataFrame | None = None,
+) -> LabelingSetResult:
+    """`earlier_labeling_sets`: locations of this transform's earlier labeling sets, whose
+    records are not asked about again. `labels`: the transform's labeled pairs when it is
+    READY; the pairs are then scored by a classifier trained on them, so the sets hold what
+    the model is unsure of, and no labeled record is asked about again."""
+    parameters = transform["Parameters"].get("FindMatchesParameters", {})
+    key = parameters["PrimaryKeyColumnName"]
+    tables = transform["InputRecordTables"]
+    linkage = len(tables) == 2
+
+    def load() -> DataFrame:
+        raw = load_tables(spark, tables, catalog)
+        check_primary_key(raw, key)
+        return with_record_id(raw, key)
+
+    loaded = report.stage("load", lambda: load().cache(), records_read=lambda df: df.count())
+    data_columns = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID)]
+    candidates = block_and_score(loaded, parameters, linkage, report, labels, max_block_size)
+    scored, threshold = candidates.pairs, candidates.threshold
     components, _rounds = report.stage(
         "cluster",
         lambda: connected_components(scored.where(F.col("match_score") >= threshold)),
@@ -174,11 +212,12 @@ def generate_labeling_set(
     )
 
     def excluded_records() -> frozenset[int]:
+        labeled = set() if labels is None else labeled_records(labels)
         shown = shown_keys(spark, earlier_labeling_sets or [], key)
         if shown is None:
-            return frozenset()
+            return frozenset(labeled)
         joined = loaded.join(shown, F.col(f"`{key}`").cast("string") == F.col("key"))
-        return frozenset(row[RECORD_ID] for row in joined.select(RECORD_ID).collect())
+        return frozenset(labeled | {row[RECORD_ID] for row in joined.select(RECORD_ID).collect()})
 
     sets = report.stage(
         "sample",
@@ -191,13 +230,25 @@ def generate_labeling_set(
         lambda: write_labeling_set(spark, labeling_set_rows(loaded, sets, data_columns), output_uri, task_run_id),
         output_location=lambda location: location,
     )
-    return LabelingSetResult(location, loaded, scored, plan)
+    return LabelingSetResult(location, loaded, scored, candidates.plan)
 
 
 # The work of one task type: given the session, the settings, the run's ledger row, its transform
 # and the report, it does the run's work and returns the figures to record with SUCCEEDED. An
 # InputDataError it raises ends the run FAILED with that message as the ErrorString.
 TaskWork = Callable[[SparkSession, Settings, dict[str, Any], dict[str, Any], RunReport], dict[str, Any]]
+
+
+def labels_frame(spark: SparkSession, store: LabelStore) -> DataFrame:
+    """Every labeled pair in `store` (LABELED_PAIRS_SCHEMA): labels are few enough for the driver."""
+    pairs = store.pairs().select(["left_source", "left_key", "right_source", "right_key", "is_match"])
+    return spark.createDataFrame(pairs.to_pandas(), LABELED_PAIRS_SCHEMA)
+
+
+def training_labels(spark: SparkSession, settings: Settings, transform_id: str) -> DataFrame | None:
+    """The transform's labeled pairs when there are enough to train on (the READY rule), else None."""
+    store = LabelStore(settings, transform_id)
+    return labels_frame(spark, store) if store.summary().ready else None
 
 
 def labeling_set_generation_task(
@@ -216,6 +267,7 @@ def labeling_set_generation_task(
         report,
         LocalCatalog(settings),
         earlier_labeling_sets=earlier,
+        labels=training_labels(spark, settings, run["transform_id"]),
     ).location
     log.info("labeling set at %s", location)
     return {

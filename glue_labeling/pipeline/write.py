@@ -64,7 +64,14 @@ def shown_keys(spark: SparkSession, locations: list[str], key: str) -> DataFrame
     ]
     if not complete:
         return None
-    shown = spark.read.option("header", "true").option("encoding", "UTF-8").csv(complete)
+    # Each location is its own partitioned folder (labeling_set=...); read together, Spark's
+    # partition discovery refuses several roots, and only the key column is needed anyway.
+    shown = (
+        spark.read.option("header", "true")
+        .option("encoding", "UTF-8")
+        .option("recursiveFileLookup", "true")
+        .csv(complete)
+    )
     return shown.select(F.col(f"`{key}`").alias("key")).distinct()
 
 

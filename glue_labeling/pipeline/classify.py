@@ -1,0 +1,159 @@
+"""Score, supervised: a classifier trained on the transform's labeled pairs replaces the
+unsupervised Fellegi-Sunter score once the transform has enough labels (the READY rule).
+
+Why logistic regression (Spark ML) over the similarity features and one-hot comparison levels:
+  * it gives calibrated probabilities, so `match_score` keeps its meaning (the match threshold
+    of PrecisionRecallTradeoff and "uncertain = near the threshold" both read it as a probability);
+  * the first rounds give tens of labeled pairs: a linear model with L2 regularisation has few
+    enough degrees of freedom not to memorise them, where trees would;
+  * the features are monotone evidence (more similar = more likely a match) plus the levels the
+    unsupervised model uses, so a linear boundary over them is what Fellegi-Sunter is too, with
+    weights learned from answers instead of EM (dedupe's learner is the same choice).
+
+Labeled pairs are featurized from the records themselves (with_features), not looked up among
+the candidate pairs: a labeled pair that blocking does not produce still teaches, and both get
+the very same features.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pyspark.ml.classification import LogisticRegression, LogisticRegressionModel
+from pyspark.ml.functions import array_to_vector, vector_to_array
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from glue_labeling.pipeline.block import ColumnProfile
+from glue_labeling.pipeline.fellegi_sunter import LEVELS, level_column, multi_word_columns, with_levels
+from glue_labeling.pipeline.score import jaccard_column, levenshtein_column, similarity_column, with_features
+
+FEATURES = "_gl_features"
+LABEL = "_gl_label"
+PROBABILITY = "_gl_probability"
+# L2 strength: enough to keep weights finite on the perfectly separable labels a first round
+# often gives (an unregularised fit drives them to infinity: probabilities of exactly 0 and 1).
+REGULARIZATION = 0.01
+LEVEL_VALUES = tuple(range(-1, len(LEVELS)))  # -1: null on either side
+
+
+def labeled_pair_ids(labels: DataFrame) -> DataFrame:
+    """Stored labels (left_source, left_key, right_source, right_key, is_match) -> (id_l, id_r,
+    is_match) with the record ids of with_record_id, oriented as candidate_pairs orients pairs:
+    table 0 left of table 1, else the smaller id left."""
+    left = F.xxhash64(F.col("left_source").cast("int"), F.col("left_key"))
+    right = F.xxhash64(F.col("right_source").cast("int"), F.col("right_key"))
+    crossing = F.col("left_source") != F.col("right_source")
+    return labels.select(
+        F.when(crossing, left).otherwise(F.least(left, right)).alias("id_l"),
+        F.when(crossing, right).otherwise(F.greatest(left, right)).alias("id_r"),
+        "is_match",
+    )
+
+
+def labeled_records(labels: DataFrame) -> set[int]:
+    """The record ids of every labeled pair."""
+    ids = labeled_pair_ids(labels)
+    rows = ids.select(F.col("id_l").alias("id")).union(ids.select("id_r")).distinct().collect()
+    return {row.id for row in rows}
+
+
+def similarity_feature_columns(column_count: int, multi_word: frozenset[int]) -> list[tuple[int, str]]:
+    """(compared column index, feature column) for every numeric similarity, in vector order."""
+    columns = []
+    for i in range(column_count):
+        columns += [(i, similarity_column(i)), (i, levenshtein_column(i))]
+        if i in multi_word:
+            columns.append((i, jaccard_column(i)))
+    return columns
+
+
+def feature_vector(column_count: int, multi_word: frozenset[int]) -> tuple[Column, list[int]]:
+    """The pair's feature vector and, per entry, the compared column it describes. Similarities
+    are 0 where null; the level one-hot's -1 entry says it was null."""
+    values: list[Column] = []
+    owners: list[int] = []
+    for i, name in similarity_feature_columns(column_count, multi_word):
+        values.append(F.coalesce(F.col(name), F.lit(0.0)).cast("double"))
+        owners.append(i)
+    for i in range(column_count):
+        for level in LEVEL_VALUES:
+            values.append((F.col(level_column(i)) == level).cast("double"))
+            owners.append(i)
+    return array_to_vector(F.array(*values)), owners
+
+
+def featured_pairs(pairs: DataFrame, records: DataFrame, column_count: int, multi_word: frozenset[int]) -> DataFrame:
+    """(id_l, id_r, rule, features, levels) for pairs (id_l, id_r, rule) of `records`."""
+    return with_levels(with_features(pairs, records, column_count, multi_word=multi_word), column_count)
+
+
+def labeled_features(labels: DataFrame, records: DataFrame, column_count: int, multi_word: frozenset[int]) -> DataFrame:
+    """The labeled pairs whose records are both in `records`, featurized, with `is_match`."""
+    ids = labeled_pair_ids(labels)
+    featured = featured_pairs(ids.select("id_l", "id_r", F.lit(-1).alias("rule")), records, column_count, multi_word)
+    return featured.join(ids, ["id_l", "id_r"])
+
+
+@dataclasses.dataclass(frozen=True)
+class PairClassifier:
+    model: LogisticRegressionModel
+    column_count: int
+    multi_word: frozenset[int]
+    training_pairs: int
+
+    def with_match_score(self, featured: DataFrame) -> DataFrame:
+        """`featured` with `match_score`, the model's match probability (replacing any earlier)."""
+        vector, _owners = feature_vector(self.column_count, self.multi_word)
+        predicted = self.model.transform(featured.drop("match_score").withColumn(FEATURES, vector))
+        return predicted.withColumn("match_score", vector_to_array(F.col(PROBABILITY))[1]).drop(
+            FEATURES, PROBABILITY, self.model.getRawPredictionCol(), self.model.getPredictionCol()
+        )
+
+    def column_importances(self, names: list[str]) -> dict[str, float]:
+        """Each compared column's share of the model's total absolute weight (features are
+        standardised by the fit, so weights compare across features)."""
+        _vector, owners = feature_vector(self.column_count, self.multi_word)
+        weights = [0.0] * self.column_count
+        for owner, coefficient in zip(owners, self.model.coefficients.toArray(), strict=True):
+            weights[owner] += abs(float(coefficient))
+        total = sum(weights) or 1.0
+        return {name: weight / total for name, weight in zip(names, weights, strict=True)}
+
+    def describe(self, names: list[str]) -> dict[str, object]:
+        return {
+            "classifier": "logistic regression",
+            "training_pairs": self.training_pairs,
+            "column_importances": {name: round(share, 4) for name, share in self.column_importances(names).items()},
+        }
+
+
+def train(training: DataFrame, column_count: int, multi_word: frozenset[int]) -> PairClassifier:
+    """Fit on featurized labeled pairs (`is_match`)."""
+    vector, _owners = feature_vector(column_count, multi_word)
+    examples = training.select(vector.alias(FEATURES), F.col("is_match").cast("double").alias(LABEL)).cache()
+    learner = LogisticRegression(
+        featuresCol=FEATURES,
+        labelCol=LABEL,
+        probabilityCol=PROBABILITY,
+        rawPredictionCol="_gl_raw_prediction",
+        predictionCol="_gl_prediction",
+        regParam=REGULARIZATION,
+        maxIter=100,
+    )
+    model = learner.fit(examples)
+    count = examples.count()
+    examples.unpersist()
+    return PairClassifier(model, column_count, multi_word, count)
+
+
+def score_supervised(
+    pairs: DataFrame, records: DataFrame, profiles: list[ColumnProfile], labels: DataFrame
+) -> tuple[DataFrame, PairClassifier]:
+    """Candidate pairs with features, levels and the classifier's `match_score` (checkpointed),
+    and the classifier trained on `labels` (the stored labeled pairs)."""
+    column_count = len(profiles)
+    multi_word = multi_word_columns(profiles)
+    classifier = train(labeled_features(labels, records, column_count, multi_word), column_count, multi_word)
+    featured = featured_pairs(pairs, records, column_count, multi_word).localCheckpoint()
+    return classifier.with_match_score(featured), classifier

@@ -1,0 +1,317 @@
+"""Learning from labels on tiny frames: the classifier, FindMatches' match_id, evaluation metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from _in_process import InProcessLauncher, run_job
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from glue_labeling.contract.errors import MLTransformNotReadyException
+from glue_labeling.find_matches import MATCH_ID, enforce_labels, find_matches, run_transform
+from glue_labeling.labels.metrics import area_under_pr_curve, find_matches_metrics, is_held_out
+from glue_labeling.labels.store import LABELS_SCHEMA
+from glue_labeling.pipeline import RECORD_ID, SOURCE
+from glue_labeling.pipeline.block import ColumnProfile
+from glue_labeling.pipeline.classify import labeled_pair_ids, labeled_records, score_supervised
+from glue_labeling.pipeline.load import InputDataError, with_record_id
+from glue_labeling.pipeline.run import LABELED_PAIRS_SCHEMA, RunReport
+from glue_labeling.service import GlueLabelingService
+from glue_labeling.settings import Settings
+from glue_labeling.tasks.evaluate import split_labels
+
+PAIR_SCHEMA = "id_l long, id_r long, rule int"
+
+
+GIVEN = ("anna", "boris", "clara", "dmitri", "elena", "felix", "greta", "hugo", "ingrid", "jonas", "karla", "lukas")
+SURNAMES = ("smith", "novak", "garcia", "tanaka", "okafor", "muller", "rossi", "dubois", "kowalski", "silva")
+
+
+def _person(i: int) -> tuple[str, str, str]:
+    return GIVEN[i % 12], SURNAMES[i % 10] + "son" * (i // 10), f"19{50 + i}-0{i % 9 + 1}-{10 + i % 17}"
+
+
+def _people(spark: SparkSession) -> DataFrame:
+    """30 people and, for the first 12, a copy with a typo in the surname: keys p<i> and d<i>."""
+    rows = [(f"p{i}", *_person(i)) for i in range(30)]
+    rows += [(f"d{i}", given, surname[:-1] + "x", dob) for i in range(12) for given, surname, dob in [_person(i)]]
+    frame = spark.createDataFrame(rows, "key string, given string, surname string, dob string")
+    return with_record_id(frame.withColumn(SOURCE, F.lit(0)), "key")
+
+
+def _normalized(people: DataFrame) -> DataFrame:
+    return people.select(RECORD_ID, SOURCE, "key", *[F.col(c).alias(f"_gl_n{i}") for i, c in enumerate(COLUMNS)])
+
+
+COLUMNS = ("given", "surname", "dob")
+PROFILES = [ColumnProfile(i, name, 30, 1.0, 0.0, None) for i, name in enumerate(COLUMNS)]
+
+
+def _labels(spark: SparkSession, pairs: list[tuple[str, str, bool]]) -> DataFrame:
+    return spark.createDataFrame([(0, a, 0, b, match) for a, b, match in pairs], LABELED_PAIRS_SCHEMA)
+
+
+def _ids(people: DataFrame) -> dict[str, int]:
+    return {row.key: row[RECORD_ID] for row in people.select("key", RECORD_ID).collect()}
+
+
+def test_labeled_pair_ids_are_the_record_ids_oriented_as_candidate_pairs(spark: SparkSession) -> None:
+    people = _people(spark)
+    ids = _ids(people)
+    labels = _labels(spark, [("p1", "d1", True), ("d2", "p3", False)])
+    got = {(row.id_l, row.id_r, row.is_match) for row in labeled_pair_ids(labels).collect()}
+    expected = {
+        (min(ids["p1"], ids["d1"]), max(ids["p1"], ids["d1"]), True),
+        (min(ids["d2"], ids["p3"]), max(ids["d2"], ids["p3"]), False),
+    }
+    assert got == expected
+    assert labeled_records(labels) == {ids[k] for k in ("p1", "d1", "d2", "p3")}
+    linkage = spark.createDataFrame([(0, "a", 1, "a", True)], LABELED_PAIRS_SCHEMA)
+    linked = labeled_pair_ids(linkage).first()
+    tables = spark.createDataFrame([(0, "a"), (1, "a")], f"{SOURCE} int, key string")
+    by_source = {row[SOURCE]: row[RECORD_ID] for row in with_record_id(tables, "key").collect()}
+    assert (linked.id_l, linked.id_r) == (by_source[0], by_source[1])
+
+
+def test_score_supervised_learns_from_labels_and_scores_unlabeled_candidates(spark: SparkSession) -> None:
+    people = _people(spark)
+    ids = _ids(people)
+    records = _normalized(people).cache()
+    # Labels: 6 typo copies match, 6 neighbours do not; none of them is a candidate pair.
+    labels = _labels(
+        spark,
+        [(f"p{i}", f"d{i}", True) for i in range(6)] + [(f"p{i}", f"p{i + 1}", False) for i in range(20, 26)],
+    )
+    unseen_matches = [(ids[f"p{i}"], ids[f"d{i}"]) for i in range(6, 12)]
+    unseen_strangers = [(ids[f"p{i}"], ids[f"p{i + 2}"]) for i in range(6, 12)]
+    pairs = spark.createDataFrame(
+        [(min(a, b), max(a, b), 0) for a, b in unseen_matches + unseen_strangers], PAIR_SCHEMA
+    )
+    scored, classifier = score_supervised(pairs, records, PROFILES, labels)
+    got = {(row.id_l, row.id_r): row.match_score for row in scored.collect()}
+    assert len(got) == 12
+    assert min(got[(min(a, b), max(a, b))] for a, b in unseen_matches) > 0.8
+    assert max(got[(min(a, b), max(a, b))] for a, b in unseen_strangers) < 0.2
+    assert classifier.training_pairs == 12
+    importances = classifier.column_importances(list(COLUMNS))
+    assert set(importances) == set(COLUMNS)
+    assert sum(importances.values()) == pytest.approx(1.0)
+    assert {"_gl_sim0", "_gl_lev2", "_gl_lvl1", "match_score"} <= set(scored.columns)
+
+
+# ------------------------------------------------------------------------------- find matches
+
+CLEAN_LABELS = [(f"p{i}", f"d{i}", True) for i in range(6)] + [(f"p{i}", f"p{i + 1}", False) for i in range(20, 26)]
+
+
+def _groups(matched: DataFrame) -> set[frozenset[str]]:
+    members: dict[int, set[str]] = {}
+    for row in matched.select("key", MATCH_ID).collect():
+        members.setdefault(row[MATCH_ID], set()).add(row.key)
+    return {frozenset(group) for group in members.values()}
+
+
+def test_enforce_labels_adds_labeled_matches_and_removes_labeled_non_matches(spark: SparkSession) -> None:
+    records = spark.createDataFrame([(0, k) for k in "abcd"], f"{SOURCE} int, key string")
+    ids = {row.key: row[RECORD_ID] for row in with_record_id(records, "key").collect()}
+    edges = spark.createDataFrame(
+        [(min(ids["a"], ids["b"]), max(ids["a"], ids["b"])), (min(ids["c"], ids["d"]), max(ids["c"], ids["d"]))],
+        "id_l long, id_r long",
+    )
+    labels = _labels(spark, [("b", "a", False), ("a", "c", True), ("a", "zz", True)])
+    got = {
+        tuple(sorted((row.id_l, row.id_r)))
+        for row in enforce_labels(edges, labels, with_record_id(records, "key")).collect()
+    }
+    assert got == {tuple(sorted((ids["c"], ids["d"]))), tuple(sorted((ids["a"], ids["c"])))}
+
+
+def test_find_matches_groups_duplicates_and_gives_singletons_their_own_id(spark: SparkSession) -> None:
+    records = _people(spark).drop(RECORD_ID)
+    parameters = {"PrimaryKeyColumnName": "key"}
+    matched = find_matches(records, parameters, False, _labels(spark, CLEAN_LABELS), True, RunReport())
+    assert matched.count() == 42
+    assert set(matched.columns) == {"key", "given", "surname", "dob", MATCH_ID}
+    expected = {frozenset({f"p{i}", f"d{i}"}) for i in range(12)} | {frozenset({f"p{i}"}) for i in range(12, 30)}
+    assert _groups(matched) == expected
+
+
+def _together(matched: DataFrame, first: str, second: str) -> bool:
+    ids = {row.key: row[MATCH_ID] for row in matched.where(F.col("key").isin(first, second)).collect()}
+    return ids[first] == ids[second]
+
+
+def test_find_matches_enforce_provided_labels_lets_labels_win(spark: SparkSession) -> None:
+    records = _people(spark).drop(RECORD_ID)
+    # Against the evidence, among enough sound labels to train well: p8 and d8 are apart, p28
+    # and p29 are one person.
+    sound = [(f"p{i}", f"d{i}", True) for i in range(12) if i != 8] + [
+        (f"p{i}", f"p{i + 1}", False) for i in range(12, 27)
+    ]
+    labels = _labels(spark, [*sound, ("p8", "d8", False), ("p28", "p29", True)])
+    trusted = find_matches(records, {"PrimaryKeyColumnName": "key"}, False, labels, True, RunReport())
+    enforced = find_matches(
+        records, {"PrimaryKeyColumnName": "key", "EnforceProvidedLabels": True}, False, labels, True, RunReport()
+    )
+    assert _together(trusted, "p8", "d8") and not _together(trusted, "p28", "p29")
+    assert not _together(enforced, "p8", "d8") and _together(enforced, "p28", "p29")
+    assert _together(enforced, "p9", "d9")
+
+
+# --------------------------------------------------------------------------------- evaluation
+
+
+def test_find_matches_metrics_against_a_hand_computed_confusion_matrix() -> None:
+    # At 0.5: TP = 0.9, 0.8, 0.6; FP = 0.7; FN = 0.4; TN = 0.3, 0.2, 0.1.
+    scored = [
+        (0.9, True),
+        (0.8, True),
+        (0.7, False),
+        (0.6, True),
+        (0.4, True),
+        (0.3, False),
+        (0.2, False),
+        (0.1, False),
+    ]
+    metrics = find_matches_metrics(scored, 0.5, {"name": 0.75, "city": 0.25})
+    assert metrics["ConfusionMatrix"] == {
+        "NumTruePositives": 3,
+        "NumFalsePositives": 1,
+        "NumTrueNegatives": 3,
+        "NumFalseNegatives": 1,
+    }
+    assert metrics["Precision"] == pytest.approx(3 / 4)
+    assert metrics["Recall"] == pytest.approx(3 / 4)
+    assert metrics["F1"] == pytest.approx(3 / 4)
+    # Average precision: each match adds 1/4 recall at the precision of its rank: 1/1, 2/2, 3/4, 4/5.
+    assert metrics["AreaUnderPRCurve"] == pytest.approx((1 + 1 + 3 / 4 + 4 / 5) / 4)
+    assert metrics["ColumnImportances"] == [
+        {"ColumnName": "name", "Importance": 0.75},
+        {"ColumnName": "city", "Importance": 0.25},
+    ]
+
+
+def test_area_under_pr_curve_takes_tied_scores_together() -> None:
+    # One threshold holds a match and a non-match: precision 1/2 over the whole recall.
+    assert area_under_pr_curve([(0.5, True), (0.5, False)]) == pytest.approx(0.5)
+    assert area_under_pr_curve([(0.5, False)]) == 0.0
+    metrics = find_matches_metrics([(0.1, False)], 0.5, {})
+    assert (metrics["Precision"], metrics["Recall"], metrics["F1"]) == (0.0, 0.0, 0.0)
+
+
+def test_the_held_out_split_is_deterministic_and_about_a_quarter() -> None:
+    pairs = [(0, f"k{i}", 0, f"k{i + 1}") for i in range(2000)]
+    held = [is_held_out(*pair) for pair in pairs]
+    assert held == [is_held_out(*pair) for pair in pairs]
+    assert 0.2 < sum(held) / len(held) < 0.3
+    only_matches = [
+        {"left_source": 0, "left_key": f"k{i}", "right_source": 0, "right_key": f"m{i}", "is_match": True}
+        for i in range(40)
+    ]
+    with pytest.raises(InputDataError, match="lacks a matching or a non-matching pair"):
+        split_labels(only_matches)
+
+
+@pytest.fixture
+def people_service(spark: SparkSession, settings: Settings, tmp_path: Path) -> GlueLabelingService:
+    """A service over the 42 people of _people as catalog table learn.people (key `key`)."""
+    location = str(tmp_path / "people")
+    _people(spark).drop(RECORD_ID, SOURCE).write.parquet(location)
+    service = GlueLabelingService(settings, launcher=InProcessLauncher())
+    service.catalog.register(spark, "learn", "people", location, "parquet")
+    return service
+
+
+def _store_labels(service: GlueLabelingService, transform_id: str, pairs: list[tuple[str, str, bool]]) -> None:
+    rows = [
+        {
+            "left_source": 0,
+            "left_key": min(a, b),
+            "right_source": 0,
+            "right_key": max(a, b),
+            "is_match": match,
+            "labeling_set_id": f"set-{n:03d}",
+            "left_label": "A",
+            "right_label": "A" if match else "B",
+            "label_file": "test.csv",
+            "imported_by_task_run": "tsk-test",
+            "imported_on": dt.datetime.now(dt.timezone.utc),
+        }
+        for n, (a, b, match) in enumerate(pairs)
+    ]
+    service.labels(transform_id).replace_all(pa.Table.from_pylist(rows, schema=LABELS_SCHEMA))
+
+
+def _ready_transform(service: GlueLabelingService, labels: list[tuple[str, str, bool]]) -> str:
+    transform_id = _create_transform(service)
+    _store_labels(service, transform_id, labels)
+    return transform_id
+
+
+def _create_transform(service: GlueLabelingService) -> str:
+    return service.create_ml_transform(
+        {
+            "Name": "people",
+            "InputRecordTables": [{"DatabaseName": "learn", "TableName": "people"}],
+            "Parameters": {"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "key"}},
+            "Role": "local",
+        }
+    )["TransformId"]
+
+
+def test_evaluation_needs_a_ready_transform_then_fills_evaluation_metrics(
+    spark: SparkSession, people_service: GlueLabelingService
+) -> None:
+    service = people_service
+    transform_id = _create_transform(service)
+    with pytest.raises(MLTransformNotReadyException):
+        service.start_ml_evaluation_task_run({"TransformId": transform_id})
+    labels = [(f"p{i}", f"d{i}", True) for i in range(12)] + [(f"p{i}", f"p{i + 1}", False) for i in range(12, 29)]
+    _store_labels(service, transform_id, labels)
+    held_out = [(a, b, m) for a, b, m in labels if is_held_out(0, min(a, b), 0, max(a, b))]
+    task_run_id = service.start_ml_evaluation_task_run({"TransformId": transform_id})["TaskRunId"]
+    assert run_job(spark, service.settings, task_run_id) == 0
+    run = service.get_ml_task_run({"TransformId": transform_id, "TaskRunId": task_run_id})
+    assert (run["Status"], run["Properties"]) == ("SUCCEEDED", {"TaskType": "EVALUATION"})
+    transform = service.get_ml_transform({"TransformId": transform_id})
+    metrics = transform["EvaluationMetrics"]["FindMatchesMetrics"]
+    confusion = metrics["ConfusionMatrix"]
+    assert confusion["NumTruePositives"] + confusion["NumFalseNegatives"] == sum(m for _, _, m in held_out)
+    assert sum(confusion.values()) == len(held_out)
+    assert metrics["F1"] == pytest.approx(1.0)
+    assert {c["ColumnName"] for c in metrics["ColumnImportances"]} == set(COLUMNS)
+
+
+def test_a_ready_transform_s_labeling_set_comes_from_the_classifier_and_skips_labeled_records(
+    spark: SparkSession, people_service: GlueLabelingService, tmp_path: Path
+) -> None:
+    service = people_service
+    transform_id = _ready_transform(service, CLEAN_LABELS)
+    output = f"file://{tmp_path / 'sets'}"
+    task_run_id = service.start_ml_labeling_set_generation_task_run(
+        {"TransformId": transform_id, "OutputS3Path": output}
+    )["TaskRunId"]
+    assert run_job(spark, service.settings, task_run_id) == 0
+    report = json.loads(service.ledger.get(task_run_id)["run_report"])
+    assert report["model"]["classifier"] == "logistic regression"
+    assert report["model"]["training_pairs"] == len(CLEAN_LABELS)
+    shown = {row.key for row in spark.read.option("header", "true").csv(f"{tmp_path / 'sets'}/{task_run_id}").collect()}
+    assert shown
+    assert not shown & {key for a, b, _ in CLEAN_LABELS for key in (a, b)}
+
+
+def test_the_find_matches_job_writes_the_input_with_match_id(
+    spark: SparkSession, people_service: GlueLabelingService, tmp_path: Path
+) -> None:
+    service = people_service
+    transform_id = _ready_transform(service, CLEAN_LABELS)
+    output = tmp_path / "matched"
+    assert run_transform(spark, service.settings, transform_id, f"file://{output}") == 12
+    matched = spark.read.parquet(str(output))
+    assert set(matched.columns) == {"key", "given", "surname", "dob", MATCH_ID}
+    assert _together(matched, "p7", "d7") and not _together(matched, "p7", "p8")
