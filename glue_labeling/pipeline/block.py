@@ -166,7 +166,7 @@ def column_pair_rules(
 
 def minhash_bands(accuracy_cost_tradeoff: float) -> int:
     """4 bands at 0.0, 6 at 0.5, 8 at 1.0. With 6 bands of 4 hashes, records whose 3-gram sets
-    have Jaccard similarity 0.7 meet with probability 1-(1-0.7**4)**6 = 0.89, at 0.5 with 0.33,
+    have Jaccard similarity 0.7 meet with probability 1-(1-0.7**4)**6 = 0.81, at 0.5 with 0.32,
     at 0.2 with 0.01."""
     return 4 + round(4 * accuracy_cost_tradeoff)
 
