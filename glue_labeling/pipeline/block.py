@@ -185,7 +185,7 @@ def fuzzy_text_columns(profiles: list[ColumnProfile], rows: int) -> list[int]:
     return [p.index for p in usable_columns(profiles) if p.distinct * p.distinct >= rows]
 
 
-def with_minhash_signature(records: DataFrame, columns: list[int], length: int, seed: int = 0) -> DataFrame:
+def with_minhash_signature(records: DataFrame, columns: list[int], length: int) -> DataFrame:
     """Adds SIGNATURE: `length` MinHash values over the distinct 3-grams of the listed
     normalized columns (null when they are all null). Each gram is tagged with its column, so
     "smith" as a street is not "smith" as a surname. A gram is hashed once to 64 bits and the
@@ -204,7 +204,7 @@ def with_minhash_signature(records: DataFrame, columns: list[int], length: int, 
     if not columns:
         return records.withColumn(SIGNATURE, F.lit(None).cast("array<int>"))
     hashed = F.transform(F.array_distinct(F.concat(*[grams(i) for i in columns])), lambda gram: F.xxhash64(gram))
-    signature = F.array(*[rehashed_minimum(seed * 1000 + j) for j in range(length)])
+    signature = F.array(*[rehashed_minimum(j) for j in range(length)])
     with_hashes = records.withColumn(SIGNATURE, F.when(F.size(hashed) > 0, hashed))
     return with_hashes.withColumn(SIGNATURE, F.when(F.col(SIGNATURE).isNotNull(), signature))
 

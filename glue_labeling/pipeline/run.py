@@ -127,7 +127,9 @@ def block_and_score(
     classifier's trained on them; else the unsupervised model's."""
     key = parameters["PrimaryKeyColumnName"]
     compared = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID, key)]
-    normalized = with_comparison_columns(loaded, compared)
+    # Cached: the profile reads it, then the MinHash signature is built on it; uncached, every
+    # column's regular expressions would run twice.
+    normalized = with_comparison_columns(loaded, compared).cache()
     profiles = report.stage(
         "profile", lambda: profile_columns(normalized, compared), column_profile=lambda ps: [vars(p) for p in ps]
     )
@@ -142,6 +144,7 @@ def block_and_score(
         blocking_rules_considered=lambda plan: plan.report(),
         oversized_blocks=lambda plan: [{"rule": plan.rules[i].name, "key": key} for i, key in plan.oversized[:20]],
     )
+    normalized.unpersist()  # planning read every partition of `records`, so it is cached in full
     if not plan.rules:
         raise InputDataError("no column is informative enough to block on (all constant or mostly null)")
     pairs = report.stage(
