@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from glue_labeling.launchers.emr import EmrStepLauncher, job_script_uri
+from glue_labeling.launchers.emr import SIMILARITY_JAR, EmrStepLauncher, job_script_uri, similarity_jar_uri
 from glue_labeling.launchers.emr_serverless import EmrServerlessLauncher
 from glue_labeling.launchers.glue import GlueJobLauncher
 from glue_labeling.launchers.remote import RemoteLauncher
@@ -65,6 +65,10 @@ class Bundle:
     uri: str  # s3://bucket/prefix, no trailing slash: the job_bundle_uri setting
     wheel_uri: str
     keys: tuple[str, ...]  # every object uploaded, bucket-relative
+
+    @property
+    def similarity_jar_uri(self) -> str:
+        return similarity_jar_uri(self.uri)
 
     @property
     def script_uri(self) -> str:
@@ -113,9 +117,12 @@ def build_wheel(output_dir: Path, project_root: Path = PROJECT_ROOT) -> Path:
         return Path(shutil.copy2(wheel, output_dir / wheel.name))
 
 
-def bundle_files(wheel: Path, project_root: Path = PROJECT_ROOT) -> dict[str, Path]:
-    """Bundle-relative key -> local file: the job scripts, the settings and templates, the wheel."""
-    files = {f"wheels/{wheel.name}": wheel}
+def bundle_files(wheel: Path, similarity_jar: Path, project_root: Path = PROJECT_ROOT) -> dict[str, Path]:
+    """Bundle-relative key -> local file: the job scripts, the settings and templates, the wheel
+    and the JVM similarity functions (built by scripts/setup.sh into the jars directory)."""
+    if not similarity_jar.is_file():
+        raise FileNotFoundError(f"{similarity_jar} is missing: run scripts/setup.sh, which builds it")
+    files = {f"wheels/{wheel.name}": wheel, f"jars/{SIMILARITY_JAR}": similarity_jar}
     for folder in BUNDLE_FOLDERS:
         for path in sorted((project_root / folder).iterdir()):
             if path.is_file():
@@ -160,6 +167,7 @@ def glue_job_definition(spec: GlueJobSpec, bundle: Bundle, default_arguments: Ma
             "--datalake-formats": "delta",
             "--conf": GLUE_DELTA_CONF,
             "--additional-python-modules": bundle.wheel_uri,
+            "--extra-jars": bundle.similarity_jar_uri,
         },
     }
 

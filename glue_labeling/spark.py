@@ -84,7 +84,7 @@ def get_or_create_session(settings: Settings | None = None, app_name: str = "glu
     if configured_by_launcher():
         return SparkSession.builder.getOrCreate()
     settings = settings or load_settings()
-    # Python workers must run this interpreter (the venv with numpy, pandas and rapidfuzz),
+    # Python workers must run this interpreter (the venv with numpy and pandas),
     # not whatever `python3` is first on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)

@@ -29,6 +29,8 @@ from glue_labeling.deploy import (
     render_settings,
     upload_bundle,
 )
+from glue_labeling.launchers.emr import SIMILARITY_JAR
+from glue_labeling.settings import load_settings
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -52,7 +54,8 @@ def main(argv: list[str]) -> int:
     s3 = boto3.client("s3", endpoint_url=args.endpoint_url, region_name=args.region)
     with tempfile.TemporaryDirectory(prefix="glue-labeling-deploy-") as scratch:
         wheel = build_wheel(Path(scratch))
-        bundle = upload_bundle(s3, args.bundle_uri, bundle_files(wheel))
+        similarity_jar = Path(load_settings().jars_dir) / SIMILARITY_JAR
+        bundle = upload_bundle(s3, args.bundle_uri, bundle_files(wheel, similarity_jar))
     print(f"uploaded {len(bundle.keys)} files to {bundle.uri}/ (wheel {bundle.wheel_uri})")
     if args.glue_job_name:
         spec = GlueJobSpec(

@@ -4,7 +4,8 @@
 #     boto3, moto (the local S3 server), pytest, chispa, ruff;
 #   * the JVM jars (Delta, hadoop-aws and the AWS SDK v2 modules S3A needs) fetched once from
 #     Maven Central into .cache/jars, which Spark then loads as local files: nothing is
-#     downloaded at run or test time.
+#     downloaded at run or test time;
+#   * glue-labeling's own similarity functions compiled into the same directory (build_jvm.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,4 +31,5 @@ if [ ! -f "$jar_stamp" ] || [ scripts/jvm/pom.xml -nt "$jar_stamp" ]; then
     -DoutputDirectory="$PWD/$jars"
   touch "$jar_stamp"
 fi
+bash scripts/build_jvm.sh .venv "$jars"
 echo "setup: ready ($(ls "$jars"/*.jar | wc -l) jars in $jars)" >&2

@@ -33,6 +33,7 @@ if [ ! -f "$jar_stamp" ] || [ scripts/jvm/pom-spark35.xml -nt "$jar_stamp" ]; th
     -DoutputDirectory="$PWD/$jars"
   touch "$jar_stamp"
 fi
+bash scripts/build_jvm.sh "$venv" "$jars"
 
 "$venv/bin/python" -c 'from importlib.metadata import version as v; print("test_spark35: pyspark", v("pyspark"), "delta-spark", v("delta-spark"))' >&2
 export GLUE_LABELING_JARS_DIR="$PWD/$jars"

@@ -35,6 +35,7 @@ from glue_labeling.deploy import (
     upload_bundle,
 )
 from glue_labeling.launcher import launcher_for
+from glue_labeling.launchers.emr import SIMILARITY_JAR
 from glue_labeling.settings import ENV_PREFIX, PROJECT_ROOT, load_settings
 
 REGION = "us-east-1"
@@ -58,7 +59,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def bundle(aws: None, wheel: Path) -> Bundle:
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="deploys")
-    return upload_bundle(boto3.client("s3", region_name=REGION), BUNDLE_URI, bundle_files(wheel))
+    similarity_jar = Path(load_settings().jars_dir) / SIMILARITY_JAR
+    return upload_bundle(boto3.client("s3", region_name=REGION), BUNDLE_URI, bundle_files(wheel, similarity_jar))
 
 
 def wheel_metadata(wheel: Path) -> tuple[set[str], list[str]]:
@@ -83,7 +85,8 @@ def test_the_wheel_holds_the_package_and_leaves_spark_to_the_platform(wheel: Pat
 
 def test_the_bundle_is_uploaded_under_the_prefix(bundle: Bundle, wheel: Path, tmp_path: Path) -> None:
     prefix = "glue-labeling/bundle/"
-    assert set(bundle.keys) == {prefix + key for key in (*PROJECT_FILES, f"wheels/{wheel.name}")}
+    uploaded = (*PROJECT_FILES, f"wheels/{wheel.name}", f"jars/{SIMILARITY_JAR}")
+    assert set(bundle.keys) == {prefix + key for key in uploaded}
     s3 = boto3.client("s3", region_name=REGION)
     listed = {item["Key"] for item in s3.list_objects_v2(Bucket="deploys", Prefix=prefix)["Contents"]}
     assert listed == set(bundle.keys)
@@ -122,6 +125,7 @@ def test_the_glue_job_runs_the_bundles_script_with_delta_and_the_wheel(bundle: B
         "--datalake-formats": "delta",
         "--conf": GLUE_DELTA_CONF,
         "--additional-python-modules": bundle.wheel_uri,
+        "--extra-jars": f"{BUNDLE_URI}/jars/glue-labeling-similarity.jar",
     }
 
 
@@ -169,6 +173,7 @@ def test_a_second_deploy_updates_the_glue_job_and_keeps_the_operators_arguments(
         "--datalake-formats": "delta",
         "--conf": GLUE_DELTA_CONF,
         "--additional-python-modules": moved.wheel_uri,
+        "--extra-jars": moved.similarity_jar_uri,
         "--TempDir": "s3://deploys/tmp/",
         "--enable-metrics": "true",
     }
@@ -260,10 +265,11 @@ def test_the_deploy_script_uploads_and_prints_every_launchers_settings(s3_endpoi
         done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
     keys = {item["Key"] for item in s3.list_objects_v2(Bucket="script-deploys")["Contents"]}
-    assert {key for key in keys if not key.startswith("bundle/wheels/")} == {f"bundle/{key}" for key in PROJECT_FILES}
+    uploaded = {f"bundle/{key}" for key in (*PROJECT_FILES, f"jars/{SIMILARITY_JAR}")}
+    assert {key for key in keys if not key.startswith("bundle/wheels/")} == uploaded
     assert len([key for key in keys if key.endswith(".whl")]) == 1
     output = done.stdout
-    assert f"uploaded {len(PROJECT_FILES) + 1} files to s3://script-deploys/bundle/" in output
+    assert f"uploaded {len(PROJECT_FILES) + 2} files to s3://script-deploys/bundle/" in output
     for target, (title, _launcher) in TARGETS.items():
         assert f'== {title}: launcher = "{target}" ==' in output
     assert output.count('job_bundle_uri = "s3://script-deploys/bundle"') == 2  # EMR and EMR Serverless

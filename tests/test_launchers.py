@@ -43,6 +43,7 @@ JOB = "labeling_set_generation.py"
 ARGUMENTS = {"task-run-id": "tsk-1", "transform-id": "tfm-1"}
 ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/labeling-job"
 SCRIPT = "s3://labeling/bundle/jobs/labeling_set_generation.py"
+SIMILARITY_JAR_URI = "s3://labeling/bundle/jars/glue-labeling-similarity.jar"
 # What the job on the platform must load, and nothing else.
 REMOTE_VARIABLES = {
     "GLUE_LABELING_LEDGER_URI": "s3://labeling/control/ledger",
@@ -292,7 +293,7 @@ def test_emr_start_adds_a_cluster_mode_spark_submit_step(tmp_path: Path) -> None
     assert step["ActionOnFailure"] == "CONTINUE"
     assert step["Config"]["Jar"] == "command-runner.jar"
     args = step["Config"]["Args"]
-    assert args[:3] == ["spark-submit", "--deploy-mode", "cluster"]
+    assert args[:5] == ["spark-submit", "--deploy-mode", "cluster", "--jars", SIMILARITY_JAR_URI]
     assert args[args.index(SCRIPT) :] == [SCRIPT, "--task-run-id", "tsk-1", "--transform-id", "tfm-1"]
     conf = spark_conf(args[: args.index(SCRIPT)])
     driver = {k.removeprefix("spark.yarn.appMasterEnv."): v for k, v in conf.items() if "appMasterEnv" in k}
@@ -389,6 +390,8 @@ def test_emr_serverless_start_submits_a_spark_job_run(tmp_path: Path) -> None:
     assert submit["entryPoint"] == SCRIPT
     assert submit["entryPointArguments"] == ["--task-run-id", "tsk-1", "--transform-id", "tfm-1"]
     options = submit["sparkSubmitParameters"].split()
+    assert options[:2] == ["--jars", SIMILARITY_JAR_URI]
+    options = options[2:]
     assert options[0::2] == ["--conf"] * (len(options) // 2)
     conf = dict(option.split("=", 1) for option in options[1::2])
     driver = {k.removeprefix("spark.emr-serverless.driverEnv."): v for k, v in conf.items() if "driverEnv" in k}

@@ -18,12 +18,11 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from glue_labeling.catalog import LocalCatalog
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import (
-    SIGNATURE,
     ColumnProfile,
     ExactRule,
     MinHashBandRule,
@@ -35,9 +34,9 @@ from glue_labeling.pipeline.block import (
     oversized_keys,
     plan_blocking,
     profile_columns,
+    readable_blocks,
     rule_costs,
     single_column_rules,
-    with_minhash_signature,
     with_rule_keys,
     without_oversized,
 )
@@ -54,6 +53,7 @@ from glue_labeling.pipeline.fellegi_sunter import (
     with_term_frequencies,
 )
 from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables, with_record_id
+from glue_labeling.pipeline.minhash import BAND_KEYS, band_keys, densified, gram_codes, with_band_keys
 from glue_labeling.pipeline.normalize import normalize_text, with_comparison_columns
 from glue_labeling.pipeline.sample import (
     MAX_ROWS_PER_SET,
@@ -65,8 +65,12 @@ from glue_labeling.pipeline.sample import (
 from glue_labeling.pipeline.score import (
     distance_column,
     jaccard_column,
+    jaro_winkler,
+    levenshtein,
     levenshtein_column,
+    register_jvm_functions,
     similarity_column,
+    token_jaccard,
     with_features,
 )
 from glue_labeling.pipeline.write import (
@@ -252,18 +256,52 @@ def test_column_pair_rules_pair_the_most_informative_columns_not_blocked_alone()
     assert len(wide) == 10  # five columns, every pair once
 
 
-def test_rule_keys_are_null_unless_every_part_is_present(spark: SparkSession) -> None:
+def test_rule_keys_are_hashes_of_the_values_and_null_unless_every_part_is_present(spark: SparkSession) -> None:
     records = spark.createDataFrame(
-        [(1, 0, "jonathan", "smith"), (2, 0, "jo", None)],
+        [(1, 0, "jonathan", "smith"), (2, 0, "jo", None), (3, 0, "jonathan", "smith"), (4, 0, "jonathans", "mith")],
         f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string, _gl_n1 string",
     )
     rules = [ExactRule("exact:a", (0,)), ExactRule("exact:a+b", (0, 1))]
-    keyed = with_rule_keys(records, rules)
-    expected = spark.createDataFrame(
-        [(1, 0, "jonathan", "jonathan\u001fsmith"), (2, 0, "jo", None)],
-        f"{RECORD_ID} long, {SOURCE} int, _gl_k0 string, _gl_k1 string",
-    )
-    assert_df_equality(keyed, expected, ignore_row_order=True, ignore_nullable=True)
+    keys = {row[RECORD_ID]: (row._gl_k0, row._gl_k1) for row in with_rule_keys(records, rules).collect()}
+    assert keys[1] == keys[3] and None not in keys[1]  # equal values, equal keys
+    assert keys[2][1] is None  # a rule on two columns needs both
+    assert keys[4][1] != keys[1][1]  # "jonathans"+"mith" is not "jonathan"+"smith"
+    readable = records.select(rules[1].readable_key()).first()[0]
+    assert readable == "jonathan\u001fsmith"
+
+
+def test_gram_codes_cover_every_3_gram_short_texts_once_and_nulls_never() -> None:
+    import pandas as pd
+
+    codes, counts = gram_codes(pd.Series(["abcd", "ab", None, "", "abc"]), tag=0)
+    assert counts.tolist() == [2, 1, 0, 0, 1]
+    abc, bcd, ab, abc_again = codes.tolist()
+    assert abc == abc_again and len({abc, bcd, ab}) == 3
+    other_column, _ = gram_codes(pd.Series(["abc"]), tag=1)
+    assert other_column[0] != abc  # the column tag keeps "abc" in two columns apart
+
+
+def test_densified_signatures_borrow_from_the_next_bin_and_stay_empty_without_text() -> None:
+    empty = np.iinfo(np.int64).max
+    signature = np.array([[5, empty, 7, empty], [empty] * 4])
+    filled = densified(signature)
+    assert filled[0].tolist() == [5, 7 + 2**32, 7, 5 + 2**32]  # the last bin wraps round to the first
+    assert (filled[1] == empty).all()
+
+
+def test_band_keys_agree_about_as_often_as_the_gram_sets_overlap() -> None:
+    import pandas as pd
+
+    rng = random.Random(3)
+    alphabet = "abcdefghijklmnopqrstuvwxyz "
+    texts = ["".join(rng.choice(alphabet) for _ in range(60)) for _ in range(400)]
+    # One changed character replaces 3 of 58 grams: Jaccard 55/61, so a band of 4 values
+    # agrees with probability (55/61)**4 = 0.66.
+    typo = [text[:30] + "#" + text[31:] for text in texts]
+    unrelated = texts[1:] + texts[:1]
+    keys, typo_keys, unrelated_keys = (band_keys([pd.Series(t)], bands=6) for t in (texts, typo, unrelated))
+    assert (keys == typo_keys).mean() == pytest.approx((55 / 61) ** 4, abs=0.05)
+    assert (keys == unrelated_keys).mean() < 0.01
 
 
 def test_minhash_bands_join_typos_but_not_unrelated_records(spark: SparkSession) -> None:
@@ -278,10 +316,10 @@ def test_minhash_bands_join_typos_but_not_unrelated_records(spark: SparkSession)
         f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string, _gl_n1 string",
     )
     bands = minhash_band_rules(8)
-    signed = with_minhash_signature(records, [0, 1], length=8 * 4)
-    signatures = {row[RECORD_ID]: row[SIGNATURE] for row in signed.collect()}
-    assert signatures[5] is None
-    assert signatures[1] == signatures[3] and len(signatures[1]) == 32
+    signed = with_band_keys(records, [0, 1], bands=8)
+    band_rows = {row[RECORD_ID]: row[BAND_KEYS] for row in signed.collect()}
+    assert band_rows[5] is None
+    assert band_rows[1] == band_rows[3] and len(band_rows[1]) == 8
     keys = {row[RECORD_ID]: row for row in with_rule_keys(signed, bands).collect()}
 
     def shared_bands(a: int, b: int) -> int:
@@ -293,7 +331,7 @@ def test_minhash_bands_join_typos_but_not_unrelated_records(spark: SparkSession)
     assert all(keys[5][f"_gl_k{i}"] is None for i in range(len(bands)))
     # The same column text in another column gives other grams: column tags keep them apart.
     swapped = spark.createDataFrame([(1, 0, "wellington street", "catherine")], records.schema)
-    assert with_minhash_signature(swapped, [0, 1], length=32).first()[SIGNATURE] != signatures[1]
+    assert with_band_keys(swapped, [0, 1], bands=8).first()[BAND_KEYS] != band_rows[1]
 
 
 def test_rule_costs_count_pairs_exactly_with_and_without_the_cap(spark: SparkSession) -> None:
@@ -330,7 +368,7 @@ def test_plan_blocking_keeps_rules_within_the_pair_budget(spark: SparkSession) -
         rows, f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string, _gl_n1 string, _gl_n2 string, _gl_n3 string"
     )
     profiles = [_profile(0, "phone", 39), _profile(1, "city", 1), _profile(2, "name", 5), _profile(3, "dob", 4)]
-    signed = with_minhash_signature(records, [0], length=4 * 6)
+    signed = with_band_keys(records, [0], bands=6)
     plan = plan_blocking(signed, profiles, rows=40, linkage=False, accuracy_cost_tradeoff=0.0, max_block_size=100)
     names = [rule.name for rule in plan.rules]
     # budget at tradeoff 0.0: 40 records x 2 pairs each = 80 pairs
@@ -416,7 +454,49 @@ def test_oversized_blocks_are_dropped_from_their_rule_only(spark: SparkSession) 
     assert candidate_pairs(keyed, 3, linkage=False).count() == 15 + 1
 
 
+def test_oversized_blocks_are_reported_by_the_values_their_keys_hash(spark: SparkSession) -> None:
+    records = spark.createDataFrame(
+        [(1, 0, "nsw", "2000"), (2, 0, "nsw", "2000"), (3, 0, "vic", "3000")],
+        f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string, _gl_n1 string",
+    )
+    rules = [ExactRule("exact:state", (0,)), ExactRule("exact:state+postcode", (0, 1))]
+    keyed = {row[RECORD_ID]: row for row in with_rule_keys(records, rules).collect()}
+    blocks = readable_blocks(records, rules, [(1, keyed[1]._gl_k1), (0, keyed[3]._gl_k0)])
+    assert [(block.rule, block.value) for block in blocks] == [(1, "nsw\u001f2000"), (0, "vic")]
+    assert readable_blocks(records, rules, []) == []
+
+
 # -------------------------------------------------------------------------------------- score
+
+
+def test_jvm_similarities_equal_rapidfuzz(spark: SparkSession) -> None:
+    rng = random.Random(5)
+
+    def text() -> str:
+        return "".join(rng.choice("abcde éü") for _ in range(rng.randint(0, 12)))
+
+    cases = [(text(), text()) for _ in range(2000)] + [("martha", "marhta"), ("dwayne", "duane"), ("", ""), ("a", "")]
+    # Longer than 64 characters, and beyond U+00FF: the table and the plain Jaro loop.
+    cases += [("a" * 70 + "b", "a" * 69 + "bc"), ("łódź kraków", "lodz krakow"), ("x" * 80, "y" * 3 + "x" * 60)]
+    register_jvm_functions(spark)
+    pairs = spark.createDataFrame([*cases, (None, "x")], "l string, r string")
+    rows = pairs.select(
+        "l",
+        "r",
+        jaro_winkler(F.col("l"), F.col("r")).alias("jw"),
+        levenshtein(F.col("l"), F.col("r")).alias("lev"),
+        token_jaccard(F.col("l"), F.col("r")).alias("jaccard"),
+    ).collect()
+    for row in rows:
+        if row.l is None:
+            assert row.jw is None and row.lev is None and row.jaccard is None
+            continue
+        normalized = [" ".join(text.split()) for text in (row.l, row.r)]
+        if all(normalized) and normalized == [row.l, row.r]:  # what normalize_text can give
+            words, other = set(row.l.split(" ")), set(row.r.split(" "))
+            assert row.jaccard == pytest.approx(len(words & other) / len(words | other)), (row.l, row.r)
+        assert row.jw == pytest.approx(JaroWinkler.normalized_similarity(row.l, row.r), abs=1e-12), (row.l, row.r)
+        assert row.lev == pytest.approx(Levenshtein.normalized_similarity(row.l, row.r), abs=1e-12), (row.l, row.r)
 
 
 def test_with_features_similarities(spark: SparkSession) -> None:

@@ -24,6 +24,15 @@ def job_script_uri(bundle_uri: str, job: str) -> str:
     return f"{bundle_uri.rstrip('/')}/jobs/{job}"
 
 
+# glue-labeling's JVM similarity functions (scripts/jvm/src), which scripts/deploy.py uploads
+# with the bundle: the scoring stage calls them, so every remote run puts the jar on its classpath.
+SIMILARITY_JAR = "glue-labeling-similarity.jar"
+
+
+def similarity_jar_uri(bundle_uri: str) -> str:
+    return f"{bundle_uri.rstrip('/')}/jars/{SIMILARITY_JAR}"
+
+
 class EmrStepLauncher(RemoteLauncher):
     name = "emr"
     service = "emr"
@@ -43,7 +52,7 @@ class EmrStepLauncher(RemoteLauncher):
     required = ("emr_cluster_id", "job_bundle_uri")
 
     def spark_submit_args(self, job: str, arguments: dict[str, str]) -> list[str]:
-        args = ["spark-submit", "--deploy-mode", "cluster"]
+        args = ["spark-submit", "--deploy-mode", "cluster", "--jars", similarity_jar_uri(self._settings.job_bundle_uri)]
         for variable, value in remote_environment(self._settings).items():
             args += ["--conf", f"spark.yarn.appMasterEnv.{variable}={value}"]
             args += ["--conf", f"spark.executorEnv.{variable}={value}"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from glue_labeling.launchers.emr import job_script_uri
+from glue_labeling.launchers.emr import job_script_uri, similarity_jar_uri
 from glue_labeling.launchers.remote import RemoteLauncher, job_options, remote_environment
 from glue_labeling.ledger import FAILED, RUNNING, STOPPED, SUCCEEDED
 from glue_labeling.settings import Settings
@@ -48,8 +48,9 @@ class EmrServerlessLauncher(RemoteLauncher):
         self.spark_submit_parameters()  # refuse unusable settings now, not at the first Start
 
     def spark_submit_parameters(self) -> str:
-        """One string of --conf options: a value with white space in it could not be told apart."""
-        options = []
+        """One string of options (the similarity jar, then --conf): a value with white space in it
+        could not be told apart."""
+        options = [f"--jars {similarity_jar_uri(self._settings.job_bundle_uri)}"]
         for variable, value in remote_environment(self._settings).items():
             if not value or any(character.isspace() for character in value):
                 raise ValueError(f"{variable}={value!r}: EMR Serverless needs a value without white space")

@@ -1,14 +1,13 @@
 """Block: candidate pairs from several blocking rules, each pair kept under the first rule
-that finds it (as Splink does: later rules exclude pairs an earlier rule's keys already
-match, so no global distinct shuffle is needed).
+that finds it (as Splink attributes pairs).
 
 A rule gives every record a key (null when it cannot say); two records are candidates when
-their keys are equal. Two kinds:
+their keys are equal. Keys are 64-bit hashes, so blocks are counted and joined on 8 bytes. Two
+kinds of rule:
   * exact rules: the normalized value of one column, or of a pair of columns;
-  * MinHash bands: a few MinHash values of the record's character 3-grams. Two records share
-    a band with probability about J**r (J the Jaccard similarity of their 3-gram sets, r the
-    hashes per band), so duplicates with a typo in every column still meet, while unrelated
-    records almost never do.
+  * MinHash bands (minhash.py): records whose character 3-grams overlap with Jaccard
+    similarity J share a band with probability about J**4, so duplicates with a typo in every
+    column still meet, while unrelated records almost never do.
 
 Default rules come from the data, so a transform works with no tuning. Every candidate rule's
 cost is measured exactly in one aggregation over its keys (the pairs a block of n records
@@ -27,6 +26,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from glue_labeling.pipeline import RECORD_ID, SOURCE
+from glue_labeling.pipeline.minhash import BAND_KEYS
 from glue_labeling.pipeline.normalize import comparison_column, numeric_column
 
 DEFAULT_MAX_BLOCK_SIZE = 500
@@ -37,8 +37,6 @@ MIN_NON_NULL_RATIO = 0.3
 PAIRS_PER_RECORD_BUDGET = 4.0
 # A rule whose oversized blocks hold more than this share of its records is dropped.
 MAX_OVERSIZED_SHARE = 0.5
-GRAM_LENGTH = 3
-HASHES_PER_BAND = 4
 KEY_SEPARATOR = "\u001f"
 
 
@@ -59,28 +57,33 @@ class ExactRule:
     name: str
     columns: tuple[int, ...]
 
-    def key_expression(self) -> Column:
+    def key(self) -> Column:
+        """A 64-bit hash of the values: blocks are joined and counted on 8 bytes, not on the
+        text (xxhash64 chains its arguments, so "ab","c" and "a","bc" differ)."""
         parts = [F.col(comparison_column(i)) for i in self.columns]
-        # concat_ws skips nulls, so require every part explicitly.
+        # Hashing skips nulls, so require every part explicitly.
         present = reduce(lambda a, b: a & b, [part.isNotNull() for part in parts])
-        return F.when(present, F.concat_ws(KEY_SEPARATOR, *parts))
+        return F.when(present, F.xxhash64(*parts))
+
+    def readable_key(self) -> Column:
+        return F.concat_ws(KEY_SEPARATOR, *[F.col(comparison_column(i)) for i in self.columns])
 
 
 @dataclasses.dataclass(frozen=True)
 class MinHashBandRule:
-    """Records meet when their MinHash signatures agree at every position of the band."""
+    """Records meet when their MinHash band keys (minhash.py) agree for this band."""
 
     name: str
-    positions: tuple[int, ...]
+    band: int
 
-    def key_expression(self) -> Column:
-        # concat_ws of nulls is "", which would put every record without text in one block.
-        key = F.concat_ws(KEY_SEPARATOR, *[F.col(SIGNATURE)[p].cast("string") for p in self.positions])
-        return F.when(F.col(SIGNATURE).isNotNull(), key)
+    def key(self) -> Column:
+        return F.col(BAND_KEYS)[self.band]
+
+    def readable_key(self) -> Column:
+        return self.key().cast("string")
 
 
 BlockingRule = ExactRule | MinHashBandRule
-SIGNATURE = "_gl_minhash"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,10 +175,7 @@ def minhash_bands(accuracy_cost_tradeoff: float) -> int:
 
 
 def minhash_band_rules(bands: int) -> list[MinHashBandRule]:
-    return [
-        MinHashBandRule(f"minhash:band{band}", tuple(range(band * HASHES_PER_BAND, (band + 1) * HASHES_PER_BAND)))
-        for band in range(bands)
-    ]
+    return [MinHashBandRule(f"minhash:band{band}", band) for band in range(bands)]
 
 
 def fuzzy_text_columns(profiles: list[ColumnProfile], rows: int) -> list[int]:
@@ -185,28 +185,13 @@ def fuzzy_text_columns(profiles: list[ColumnProfile], rows: int) -> list[int]:
     return [p.index for p in usable_columns(profiles) if p.distinct * p.distinct >= rows]
 
 
-def with_minhash_signature(records: DataFrame, columns: list[int], length: int) -> DataFrame:
-    """Adds SIGNATURE: `length` MinHash values over the distinct 3-grams of the listed
-    normalized columns (null when they are all null). Each gram is tagged with its column, so
-    "smith" as a street is not "smith" as a surname. A gram is hashed once to 64 bits and the
-    signature's hash functions are cheap rehashes of that number, not of the string."""
+@dataclasses.dataclass(frozen=True)
+class OversizedBlock:
+    """A block dropped from its rule for being larger than the cap."""
 
-    def grams(index: int) -> Column:
-        text = F.col(comparison_column(index))
-        starts = F.sequence(F.lit(1), F.greatest(F.length(text) - GRAM_LENGTH + 1, F.lit(1)))
-        # Column.substr, not F.substring: Spark 3.5's F.substring takes only literal positions.
-        tagged = F.transform(starts, lambda start: F.concat(F.lit(f"{index}:"), text.substr(start, F.lit(GRAM_LENGTH))))
-        return F.coalesce(F.when(text.isNotNull(), tagged), F.array().cast("array<string>"))
-
-    def rehashed_minimum(hash_seed: int) -> Column:
-        return F.array_min(F.transform(F.col(SIGNATURE), lambda gram_hash: F.hash(gram_hash, F.lit(hash_seed))))
-
-    if not columns:
-        return records.withColumn(SIGNATURE, F.lit(None).cast("array<int>"))
-    hashed = F.transform(F.array_distinct(F.concat(*[grams(i) for i in columns])), lambda gram: F.xxhash64(gram))
-    signature = F.array(*[rehashed_minimum(j) for j in range(length)])
-    with_hashes = records.withColumn(SIGNATURE, F.when(F.size(hashed) > 0, hashed))
-    return with_hashes.withColumn(SIGNATURE, F.when(F.col(SIGNATURE).isNotNull(), signature))
+    rule: int  # index in BlockingPlan.rules
+    key: int  # the rule's key hash
+    value: str  # what the key hashes, as people read it: the normalized value(s), or the band key
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,7 +200,7 @@ class BlockingPlan:
 
     rules: list[BlockingRule]
     considered: list[tuple[BlockingRule, RuleCost, bool]]  # (rule, cost, kept)
-    oversized: list[tuple[int, str]]  # (index in `rules`, key) of the blocks dropped as too large
+    oversized: list[OversizedBlock]
 
     def columns_fixed_by_rule(self) -> dict[int, tuple[int, ...]]:
         """Rule index -> the columns its exact key makes every pair it finds agree on."""
@@ -228,6 +213,9 @@ class BlockingPlan:
             for rule, cost, _kept in self.considered
             if isinstance(rule, ExactRule) and len(rule.columns) == 1
         }
+
+    def oversized_keys(self) -> list[tuple[int, int]]:
+        return [(block.rule, block.key) for block in self.oversized]
 
     def report(self) -> list[dict[str, object]]:
         return [
@@ -244,12 +232,12 @@ def plan_blocking(
     accuracy_cost_tradeoff: float = 0.5,
     max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
 ) -> BlockingPlan:
-    """Measure the candidate rules on `records` (normalized, with SIGNATURE) and keep those
+    """Measure the candidate rules on `records` (normalized, with BAND_KEYS) and keep those
     within the pair budget. Two rounds: single columns and MinHash bands first, then pairs of
     the most informative columns that did not make a rule on their own."""
     budget = pair_budget(rows, accuracy_cost_tradeoff)
     considered: list[tuple[BlockingRule, RuleCost, bool]] = []
-    oversized: list[tuple[BlockingRule, str]] = []
+    oversized: list[tuple[BlockingRule, int]] = []
 
     def measure(candidates: list[BlockingRule]) -> list[BlockingRule]:
         if not candidates:  # every column blocked alone leaves no column pair to measure
@@ -267,28 +255,35 @@ def plan_blocking(
     blocked_alone = {rule.columns[0] for rule in singles}
     pairs = measure(column_pair_rules(profiles, blocked_alone, accuracy_cost_tradeoff))
     rules = [*singles, *pairs, *[rule for rule in first if isinstance(rule, MinHashBandRule)]]
-    return BlockingPlan(rules, considered, [(rules.index(rule), key) for rule, key in oversized])
+    dropped = [(rules.index(rule), key) for rule, key in oversized]
+    return BlockingPlan(rules, considered, readable_blocks(records, rules, dropped))
 
 
 def with_rule_keys(records: DataFrame, rules: list[BlockingRule]) -> DataFrame:
-    return records.select(
-        RECORD_ID, SOURCE, *[rule.key_expression().alias(f"_gl_k{i}") for i, rule in enumerate(rules)]
-    )
+    return records.select(RECORD_ID, SOURCE, *[rule.key().alias(f"_gl_k{i}") for i, rule in enumerate(rules)])
 
 
 def block_sizes(keyed: DataFrame, rule_count: int) -> DataFrame:
     """(rule, key, left, right): records of table 0 and of table 1 in each non-null block."""
-    entries = F.explode(
-        F.array(*[F.struct(F.lit(i).alias("rule"), F.col(f"_gl_k{i}").alias("key")) for i in range(rule_count)])
-    )
     return (
-        keyed.select(SOURCE, entries.alias("entry"))
-        .where(F.col("entry.key").isNotNull())
-        .groupBy(F.col("entry.rule").alias("rule"), F.col("entry.key").alias("key"))
+        block_entries(keyed, rule_count)
+        .groupBy("rule", "key")
         .agg(
             F.count(F.when(F.col(SOURCE) == 0, 1)).alias("left"),
             F.count(F.when(F.col(SOURCE) == 1, 1)).alias("right"),
         )
+    )
+
+
+def block_entries(keyed: DataFrame, rule_count: int) -> DataFrame:
+    """(id, source, rule, key): one row per record and rule that gives the record a key."""
+    entries = F.explode(
+        F.array(*[F.struct(F.lit(i).alias("rule"), F.col(f"_gl_k{i}").alias("key")) for i in range(rule_count)])
+    )
+    return (
+        keyed.select(RECORD_ID, SOURCE, entries.alias("entry"))
+        .where(F.col("entry.key").isNotNull())
+        .select(RECORD_ID, SOURCE, "entry.rule", "entry.key")
     )
 
 
@@ -327,7 +322,7 @@ def rule_costs(sizes: DataFrame, rule_count: int, linkage: bool, max_block_size:
     ]
 
 
-def oversized_keys(sizes: DataFrame, rules: list[int], max_block_size: int) -> list[tuple[int, str]]:
+def oversized_keys(sizes: DataFrame, rules: list[int], max_block_size: int) -> list[tuple[int, int]]:
     """(rule, key) of every block above the cap, for the listed rules."""
     return [
         (row.rule, row.key)
@@ -337,8 +332,31 @@ def oversized_keys(sizes: DataFrame, rules: list[int], max_block_size: int) -> l
     ]
 
 
-def without_oversized(keyed: DataFrame, oversized: list[tuple[int, str]]) -> DataFrame:
-    """Null the keys of oversized blocks, so their rule neither emits nor excludes those pairs.
+def readable_blocks(
+    records: DataFrame, rules: list[BlockingRule], blocks: list[tuple[int, int]]
+) -> list[OversizedBlock]:
+    """The (rule, key hash) blocks with the value each key hashes (one Spark job, only when
+    there are any), so the report can say which value was too common."""
+    if not blocks:
+        return []
+    entries = F.explode(
+        F.array(
+            *[
+                F.struct(F.lit(i).alias("rule"), rules[i].key().alias("key"), rules[i].readable_key().alias("value"))
+                for i in sorted({rule for rule, _key in blocks})
+            ]
+        )
+    )
+    wanted = reduce(
+        lambda a, b: a | b, [(F.col("entry.rule") == rule) & (F.col("entry.key") == key) for rule, key in blocks]
+    )
+    found = records.select(entries.alias("entry")).where(wanted).select("entry.*").dropDuplicates(["rule", "key"])
+    values = {(row.rule, row.key): row.value for row in found.collect()}
+    return [OversizedBlock(rule, key, values[(rule, key)]) for rule, key in blocks]
+
+
+def without_oversized(keyed: DataFrame, oversized: list[tuple[int, int]]) -> DataFrame:
+    """Null the keys of oversized blocks, so their rule neither emits nor attributes those pairs.
     `oversized` is small (one entry per giant block), so it is applied as literals."""
     columns = []
     for name in keyed.columns:
@@ -348,22 +366,20 @@ def without_oversized(keyed: DataFrame, oversized: list[tuple[int, str]]) -> Dat
 
 
 def candidate_pairs(keyed: DataFrame, rule_count: int, linkage: bool) -> DataFrame:
-    """(id_l, id_r, rule) with each pair once. Dedup: id_l < id_r; linkage: table 0 vs table 1."""
-    per_rule = []
-    for i in range(rule_count):
-        key = f"_gl_k{i}"
-        side = keyed.where(F.col(key).isNotNull())
-        pairs = side.alias("l").join(side.alias("r"), F.col(f"l.{key}") == F.col(f"r.{key}"))
-        if linkage:
-            pairs = pairs.where((F.col(f"l.{SOURCE}") == 0) & (F.col(f"r.{SOURCE}") == 1))
-        else:
-            pairs = pairs.where(F.col(f"l.{RECORD_ID}") < F.col(f"r.{RECORD_ID}"))
-        for earlier in range(i):
-            k = f"_gl_k{earlier}"
-            pairs = pairs.where(~F.coalesce(F.col(f"l.{k}") == F.col(f"r.{k}"), F.lit(False)))
-        per_rule.append(
-            pairs.select(
-                F.col(f"l.{RECORD_ID}").alias("id_l"), F.col(f"r.{RECORD_ID}").alias("id_r"), F.lit(i).alias("rule")
-            )
-        )
-    return reduce(DataFrame.unionByName, per_rule)
+    """(id_l, id_r, rule) with each pair once, under the first rule that finds it. Dedup:
+    id_l < id_r; linkage: table 0 vs table 1.
+
+    One self-join of every rule's (rule, key) entries, then the smallest rule per pair. Splink
+    instead joins rule by rule, each join filtering out pairs that agree on an earlier rule's
+    key; in Spark that shuffles every record's keys of all rules once per rule, where this
+    shuffles (id, source, rule, key) once and then the raw pairs (each found by 1.4 rules on
+    average on the generated data) once."""
+    entries = block_entries(keyed, rule_count)
+    left = entries.select(F.col(RECORD_ID).alias("id_l"), F.col(SOURCE).alias("source_l"), "rule", "key")
+    right = entries.select(F.col(RECORD_ID).alias("id_r"), F.col(SOURCE).alias("source_r"), "rule", "key")
+    pairs = left.join(right, ["rule", "key"])
+    if linkage:
+        pairs = pairs.where((F.col("source_l") == 0) & (F.col("source_r") == 1))
+    else:
+        pairs = pairs.where(F.col("id_l") < F.col("id_r"))
+    return pairs.groupBy("id_l", "id_r").agg(F.min("rule").alias("rule"))

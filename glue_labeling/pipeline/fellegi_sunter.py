@@ -26,12 +26,11 @@ import math
 import numpy as np
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.window import Window
 
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import ColumnProfile, RuleCost
 from glue_labeling.pipeline.normalize import comparison_column
-from glue_labeling.pipeline.score import similarity_column, with_features
+from glue_labeling.pipeline.score import BROADCAST_RECORDS_MAX, similarity_column, with_features
 
 # Jaro-Winkler bounds of the "close" and "similar" levels (Splink's defaults for names).
 CLOSE = 0.92
@@ -77,12 +76,21 @@ def with_levels(featured: DataFrame, column_count: int) -> DataFrame:
 
 def with_term_frequencies(records: DataFrame, non_null_counts: dict[int, int]) -> DataFrame:
     """Adds `_gl_tf<i>` for each column in `non_null_counts` (column -> its non-null values):
-    the share of those values equal to this record's."""
+    the share of those values equal to this record's. Each column's value counts reach the
+    records through a broadcast (a column has at most as many distinct values as there are
+    records), so the records are not shuffled once per column, as a window over each value
+    would shuffle them."""
     result = records
     for index, non_null in non_null_counts.items():
-        value = F.col(comparison_column(index))
-        count = F.count(F.lit(1)).over(Window.partitionBy(value))
-        result = result.withColumn(term_frequency_column(index), F.when(value.isNotNull(), count / max(non_null, 1)))
+        value = comparison_column(index)
+        frequencies = (
+            records.where(F.col(value).isNotNull())
+            .groupBy(value)
+            .agg((F.count(F.lit(1)) / max(non_null, 1)).alias(term_frequency_column(index)))
+        )
+        result = result.join(F.broadcast(frequencies), value, "left").select(
+            *result.columns, term_frequency_column(index)
+        )
     return result
 
 
@@ -267,11 +275,15 @@ def score_unsupervised(
     carried = tuple(term_frequency_column(i) for i in frequent)
     multi_word = multi_word_columns(profiles)
     numeric_scales = {p.index: p.numeric_scale for p in profiles if p.numeric_scale is not None}
+    broadcast = rows <= BROADCAST_RECORDS_MAX
     featured = with_levels(
-        with_features(pairs, with_frequencies, column_count, carried, multi_word, numeric_scales), column_count
+        with_features(pairs, with_frequencies, column_count, carried, multi_word, numeric_scales, broadcast),
+        column_count,
     )
     featured = featured.localCheckpoint()
-    sampled = with_levels(with_features(random_pairs(records, linkage), records, column_count), column_count)
+    sampled = with_levels(
+        with_features(random_pairs(records, linkage), records, column_count, broadcast_records=broadcast), column_count
+    )
     exact_shares = {index: cost.agreement_share(linkage) for index, cost in single_column_costs.items()}
     model = fit(featured, sampled, column_count, columns_fixed_by_rule, exact_shares, frequent)
     return featured.withColumn("match_score", model.match_probability(column_count)), model

@@ -46,5 +46,11 @@ def check_primary_key(records: DataFrame, key: str) -> None:
 
 
 def with_record_id(records: DataFrame, key: str) -> DataFrame:
-    """A deterministic numeric id: the same input gives the same ids, whatever the partitioning."""
+    """A deterministic numeric id: the same input gives the same ids, whatever the partitioning.
+    The records come back in at least as many partitions as the session has task slots: a
+    table of one small file is one partition, which would leave all cores but one idle in the
+    per-record stages (normalization, MinHash, profiling)."""
+    slots = records.sparkSession.sparkContext.defaultParallelism
+    if records.rdd.getNumPartitions() < slots:
+        records = records.repartition(slots)
     return records.withColumn(RECORD_ID, F.xxhash64(F.col(SOURCE), F.col(f"`{key}`").cast("string")))

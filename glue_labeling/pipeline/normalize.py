@@ -36,8 +36,8 @@ def numeric_value(column: Column, data_type: DataType) -> Column | None:
 
 def normalize_text(column: Column) -> Column:
     lowered = F.translate(F.lower(column.cast("string")), ACCENTED, PLAIN)
-    spaced = F.regexp_replace(lowered, r"[^\p{L}\p{N}]+", " ")
-    cleaned = F.trim(F.regexp_replace(spaced, r"\s+", " "))
+    # One pass: a run of anything but letters and digits (white space included) becomes one space.
+    cleaned = F.trim(F.regexp_replace(lowered, r"[^\p{L}\p{N}]+", " "))
     return F.when(cleaned == "", None).otherwise(cleaned)
 
 

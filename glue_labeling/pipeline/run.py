@@ -23,14 +23,12 @@ from glue_labeling.ledger import FAILED, RUNNING, SUCCEEDED, TaskRunLedger
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import (
     DEFAULT_MAX_BLOCK_SIZE,
-    HASHES_PER_BAND,
     BlockingPlan,
     candidate_pairs,
     fuzzy_text_columns,
     minhash_bands,
     plan_blocking,
     profile_columns,
-    with_minhash_signature,
     with_rule_keys,
     without_oversized,
 )
@@ -38,6 +36,7 @@ from glue_labeling.pipeline.classify import PairClassifier, labeled_records, sco
 from glue_labeling.pipeline.cluster import connected_components
 from glue_labeling.pipeline.fellegi_sunter import FellegiSunterModel, score_unsupervised
 from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables, with_record_id
+from glue_labeling.pipeline.minhash import with_band_keys
 from glue_labeling.pipeline.normalize import with_comparison_columns
 from glue_labeling.pipeline.sample import SamplingConfig, sample_labeling_sets
 from glue_labeling.pipeline.write import (
@@ -107,7 +106,7 @@ class RunReport:
 
 @dataclasses.dataclass(frozen=True)
 class ScoredCandidates:
-    records: DataFrame  # normalized, with `_gl_id`, `_gl_source` and the blocking signature
+    records: DataFrame  # normalized, with `_gl_id`, `_gl_source` and the MinHash band keys
     plan: BlockingPlan
     pairs: DataFrame  # (id_l, id_r, rule, features, levels, match_score)
     threshold: float
@@ -127,7 +126,7 @@ def block_and_score(
     classifier's trained on them; else the unsupervised model's."""
     key = parameters["PrimaryKeyColumnName"]
     compared = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID, key)]
-    # Cached: the profile reads it, then the MinHash signature is built on it; uncached, every
+    # Cached: the profile reads it, then the MinHash band keys are built on it; uncached, every
     # column's regular expressions would run twice.
     normalized = with_comparison_columns(loaded, compared).cache()
     profiles = report.stage(
@@ -135,14 +134,14 @@ def block_and_score(
     )
     rows = report.figures["records_read"]
     tradeoff = parameters.get("AccuracyCostTradeoff", 0.5)
-    records = with_minhash_signature(
-        normalized, fuzzy_text_columns(profiles, rows), minhash_bands(tradeoff) * HASHES_PER_BAND
-    ).cache()
+    records = with_band_keys(normalized, fuzzy_text_columns(profiles, rows), minhash_bands(tradeoff)).cache()
     plan = report.stage(
         "plan_blocking",
         lambda: plan_blocking(records, profiles, rows, linkage, tradeoff, max_block_size),
         blocking_rules_considered=lambda plan: plan.report(),
-        oversized_blocks=lambda plan: [{"rule": plan.rules[i].name, "key": key} for i, key in plan.oversized[:20]],
+        oversized_blocks=lambda plan: [
+            {"rule": plan.rules[block.rule].name, "key": block.value} for block in plan.oversized[:20]
+        ],
     )
     normalized.unpersist()  # planning read every partition of `records`, so it is cached in full
     if not plan.rules:
@@ -150,7 +149,7 @@ def block_and_score(
     pairs = report.stage(
         "block",
         lambda: candidate_pairs(
-            without_oversized(with_rule_keys(records, plan.rules), plan.oversized), len(plan.rules), linkage
+            without_oversized(with_rule_keys(records, plan.rules), plan.oversized_keys()), len(plan.rules), linkage
         ).localCheckpoint(),
         blocking_rules=lambda _: [rule.name for rule in plan.rules],
         candidate_pairs_per_rule=lambda df: {

@@ -2,47 +2,58 @@
 
 For every compared column (all normalized text, so the same features fit names, codes and
 dates written as text):
-  * `_gl_sim<i>`: Jaro-Winkler, 1.0 for an exact match. rapidfuzz computes it on whole Arrow
-    batches in a pandas UDF (`cpdist` compares the two columns element-wise in C++), so no
-    Python code runs per row. The comparison levels of the Fellegi-Sunter model come from it.
-  * `_gl_lev<i>`: Levenshtein similarity, 1 - distance / longer length, from the same UDF;
+  * `_gl_sim<i>`: Jaro-Winkler, 1.0 for an exact match. The comparison levels of the
+    Fellegi-Sunter model come from it;
+  * `_gl_lev<i>`: Levenshtein similarity, 1 - distance / longer length;
   * `_gl_jac<i>`: Jaccard similarity of the word sets (catches reordered names), for columns
     whose values often hold several words;
   * `_gl_dist<i>`: for number and date columns, |left - right| over the column's standard
     deviation (dates in days), so distances compare across columns;
 all null when either side is null, which doubles as the null indicator.
+
+Jaro-Winkler, Levenshtein and word Jaccard are JVM functions (scripts/jvm/src, built by
+scripts/setup.sh into the jars Spark loads, shipped with a deploy); the first two equal
+rapidfuzz's figures. They replaced a rapidfuzz pandas UDF: on 100k generated records the UDF
+spent about 60 s of the score stage moving every pair's strings through Arrow to Python and
+back, several times the comparisons.
 The unsupervised match probability is fellegi_sunter.py's work.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType, StructField, StructType
+from pyspark.sql.types import DoubleType
 
 from glue_labeling.pipeline import RECORD_ID
 from glue_labeling.pipeline.normalize import comparison_column, numeric_column
 
+# SQL name -> class in glue-labeling-similarity.jar.
+JVM_FUNCTIONS = {
+    "gl_jaro_winkler": "io.gluelabeling.JaroWinklerSimilarity",
+    "gl_levenshtein": "io.gluelabeling.LevenshteinSimilarity",
+    "gl_token_jaccard": "io.gluelabeling.TokenJaccard",
+}
 
-# A StructType rather than a DDL string: parsing DDL needs a running SparkContext, and this
-# module is imported before one exists.
-@F.pandas_udf(StructType([StructField("jaro_winkler", DoubleType()), StructField("levenshtein", DoubleType())]))
-def string_similarities(left: pd.Series, right: pd.Series) -> pd.DataFrame:
-    """Jaro-Winkler and Levenshtein similarity (1 - distance / longer length), NaN where either
-    side is null. rapidfuzz in C++ over the whole batch: Spark's own `levenshtein` is several
-    times slower than this on names."""
-    from rapidfuzz.distance import JaroWinkler, Levenshtein
-    from rapidfuzz.process import cpdist
 
-    present = (left.notna() & right.notna()).to_numpy()
-    result = pd.DataFrame({"jaro_winkler": np.full(len(left), np.nan), "levenshtein": np.full(len(left), np.nan)})
-    if present.any():
-        lefts, rights = left[present].tolist(), right[present].tolist()
-        for name, scorer in (("jaro_winkler", JaroWinkler), ("levenshtein", Levenshtein)):
-            result.loc[present, name] = cpdist(lefts, rights, scorer=scorer.normalized_similarity, workers=1)
-    return result
+def register_jvm_functions(spark: SparkSession) -> None:
+    """Registers the similarity functions in `spark` (idempotent), or says what is missing."""
+    for name, class_name in JVM_FUNCTIONS.items():
+        try:
+            spark.udf.registerJavaFunction(name, class_name, DoubleType())
+        except Exception as error:
+            raise RuntimeError(
+                f"cannot register {class_name} from glue-labeling-similarity.jar ({error}); is the jar on "
+                "Spark's classpath? scripts/setup.sh builds it for local runs, scripts/deploy.py ships it"
+            ) from error
+
+
+def jaro_winkler(left: Column, right: Column) -> Column:
+    return F.call_function("gl_jaro_winkler", left, right)
+
+
+def levenshtein(left: Column, right: Column) -> Column:
+    return F.call_function("gl_levenshtein", left, right)
 
 
 def similarity_column(index: int) -> str:
@@ -62,8 +73,13 @@ def distance_column(index: int) -> str:
 
 
 def token_jaccard(left: Column, right: Column) -> Column:
-    left_tokens, right_tokens = F.split(left, " "), F.split(right, " ")
-    return F.size(F.array_intersect(left_tokens, right_tokens)) / F.size(F.array_union(left_tokens, right_tokens))
+    return F.call_function("gl_token_jaccard", left, right)
+
+
+# Up to this many records, pairs get both records' columns from a broadcast copy of the records
+# (hash lookups, the pairs stay where they are) instead of two shuffle joins that each move
+# every pair. A million generated person records are about 250 MB as Spark rows.
+BROADCAST_RECORDS_MAX = 2_000_000
 
 
 def with_features(
@@ -73,40 +89,35 @@ def with_features(
     carried: tuple[str, ...] = (),
     multi_word: frozenset[int] = frozenset(),
     numeric_scales: dict[int, float] | None = None,
+    broadcast_records: bool = False,
 ) -> DataFrame:
     """Joins both records' normalized columns (and the record-level `carried` columns, as
     `<name>_l`/`<name>_r`) onto each pair (id_l, id_r, rule) and adds the features; word
     Jaccard only for the `multi_word` columns (on one-word values it is just exact match), the
-    scaled distance for the `numeric_scales` columns (index -> scale)."""
+    scaled distance for the `numeric_scales` columns (index -> scale). `broadcast_records`: the
+    records are few enough (BROADCAST_RECORDS_MAX) to copy to every task."""
     compared = [comparison_column(i) for i in range(column_count)]
     scales = numeric_scales or {}
     carried = (*carried, *[numeric_column(i) for i in scales])
     sides = {}
     for side in ("l", "r"):
-        sides[side] = records.select(
+        sides[side] = (F.broadcast(records) if broadcast_records else records).select(
             F.col(RECORD_ID).alias(f"id_{side}"),
             *[F.col(c).alias(f"{c}_{side}") for c in (*compared, *carried)],
         )
+    register_jvm_functions(pairs.sparkSession)
     joined = pairs.join(sides["l"], "id_l").join(sides["r"], "id_r")
-    similarities = joined.select(
-        "*",
-        *[
-            string_similarities(F.col(f"{c}_l"), F.col(f"{c}_r")).alias(f"_gl_strings{i}")
-            for i, c in enumerate(compared)
-        ],
-    )
     features = []
     for i, c in enumerate(compared):
         left, right = F.col(f"{c}_l"), F.col(f"{c}_r")
-        present = left.isNotNull() & right.isNotNull()
         features += [
-            F.when(present, F.col(f"_gl_strings{i}.jaro_winkler")).alias(similarity_column(i)),
-            F.when(present, F.col(f"_gl_strings{i}.levenshtein")).alias(levenshtein_column(i)),
+            jaro_winkler(left, right).alias(similarity_column(i)),
+            levenshtein(left, right).alias(levenshtein_column(i)),
         ]
         if i in multi_word:
-            features.append(F.when(present, token_jaccard(left, right)).alias(jaccard_column(i)))
+            features.append(token_jaccard(left, right).alias(jaccard_column(i)))
         if i in scales:
             difference = F.abs(F.col(f"{numeric_column(i)}_l") - F.col(f"{numeric_column(i)}_r"))
             features.append((difference / scales[i]).alias(distance_column(i)))
     carried_sides = [F.col(f"{name}_{side}") for name in carried for side in ("l", "r")]
-    return similarities.select("id_l", "id_r", "rule", *features, *carried_sides)
+    return joined.select("id_l", "id_r", "rule", *features, *carried_sides)

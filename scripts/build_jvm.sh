@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds glue-labeling's JVM functions (scripts/jvm/src: Jaro-Winkler and Levenshtein similarity
+# as Spark UDFs) into <jars dir>/glue-labeling-similarity.jar, against the Spark of <venv>.
+# Rebuilt only when a source is newer than the jar. Usage: scripts/build_jvm.sh <venv> <jars dir>
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=$1
+jars=$2
+jar=$jars/glue-labeling-similarity.jar
+sources=$(find scripts/jvm/src -name '*.java')
+if [ -f "$jar" ] && [ -z "$(find scripts/jvm/src -name '*.java' -newer "$jar")" ]; then
+  exit 0
+fi
+spark_jars=$("$venv/bin/python" -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')
+classes=$(mktemp -d)
+trap 'rm -rf "$classes"' EXIT
+# Java 17 bytecode: what Spark 4 requires and what Glue 5, EMR 7 and Spark 3.5 run on.
+javac --release 17 -nowarn -cp "$spark_jars/*" -d "$classes" $sources
+jar cf "$jar" -C "$classes" .
+echo "build_jvm: built $jar" >&2
