@@ -372,8 +372,8 @@ def candidate_pairs(keyed: DataFrame, rule_count: int, linkage: bool) -> DataFra
     One self-join of every rule's (rule, key) entries, then the smallest rule per pair. Splink
     instead joins rule by rule, each join filtering out pairs that agree on an earlier rule's
     key; in Spark that shuffles every record's keys of all rules once per rule, where this
-    shuffles (id, source, rule, key) once and then the raw pairs (each found by 1.4 rules on
-    average on the generated data) once."""
+    shuffles (id, source, rule, key) once and then the raw pairs (a pair several rules find
+    counts once per rule) once."""
     entries = block_entries(keyed, rule_count)
     left = entries.select(F.col(RECORD_ID).alias("id_l"), F.col(SOURCE).alias("source_l"), "rule", "key")
     right = entries.select(F.col(RECORD_ID).alias("id_r"), F.col(SOURCE).alias("source_r"), "rule", "key")

@@ -78,8 +78,9 @@ def token_jaccard(left: Column, right: Column) -> Column:
 
 # Up to this many records, pairs get both records' columns from a broadcast copy of the records
 # (hash lookups, the pairs stay where they are) instead of two shuffle joins that each move
-# every pair. A million generated person records are about 250 MB as Spark rows.
-BROADCAST_RECORDS_MAX = 2_000_000
+# every pair. A 4 GB local driver could not broadcast 1M generated person records (with their
+# term frequencies): "Not enough memory to build and broadcast the table".
+BROADCAST_RECORDS_MAX = 500_000
 
 
 def with_features(
