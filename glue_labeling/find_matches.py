@@ -5,8 +5,10 @@ What Glue's `FindMatches.apply(frame, transformId)` did, called from the user's 
     from glue_labeling import find_matches
     matched = find_matches.apply(spark, people, "tfm-...")
 
-The stages are the labeling job's (block -> score -> cluster) on the given frame: the score is
-the classifier trained on the transform's labels once it is READY, else the unsupervised model.
+The stages are the labeling job's (block -> score -> cluster) on the given frame, with the same
+choice of score (glue_labeling.pipeline.run.block_and_score): once the transform is READY, the
+classifier trained on its labels if it beats the unsupervised model on held-out labels, else the
+unsupervised model.
 A match group is a connected component of the pairs scored at or above the threshold that
 PrecisionRecallTradeoff sets; a record in no such pair is a group of its own. `match_id` is the
 group's smallest record id (`_gl_id`, a stable hash of table and key), so the same input and

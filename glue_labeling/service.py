@@ -357,6 +357,9 @@ class GlueLabelingService:
                 if run["launcher_handle"]:
                     self.launcher.stop(run["launcher_handle"], force=True)
                 self.ledger.transition(run["task_run_id"], STOPPED)
+        # After the runs are stopped, so that no import commits into the table being removed.
+        self.labels(request["TransformId"]).drop()
+        del self._label_stores[request["TransformId"]]
         return {"TransformId": request["TransformId"]}
 
     # -- task runs ----------------------------------------------------------------------------

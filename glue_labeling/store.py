@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 from filelock import FileLock, Timeout
+from pyarrow import fs
 
 from glue_labeling.contract.errors import OperationTimeoutException
 from glue_labeling.settings import Settings
@@ -67,6 +68,24 @@ def delta_rs_uri(uri: str) -> str:
     return "s3://" + uri[len("s3a://") :] if uri.startswith("s3a://") else uri
 
 
+def object_filesystem(uri: str, settings: Settings) -> tuple[fs.FileSystem, str]:
+    """The filesystem holding `uri` (a local path or an s3:// URI) and the path within it.
+    delta-rs has no "drop table", so removing one means removing its files."""
+    if not uri.startswith("s3://"):
+        return fs.LocalFileSystem(), uri
+    if not settings.s3_endpoint:
+        return fs.S3FileSystem(region=settings.s3_region), uri[len("s3://") :]
+    scheme, endpoint = settings.s3_endpoint.split("://", 1)
+    s3 = fs.S3FileSystem(
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        region=settings.s3_region,
+        endpoint_override=endpoint,
+        scheme=scheme,
+    )
+    return s3, uri[len("s3://") :]
+
+
 class DeltaRowStore:
     """One Delta table of rows keyed by `key` (a column, or a tuple of columns), read and
     written whole-row."""
@@ -77,6 +96,7 @@ class DeltaRowStore:
         self.key = key
         self._key_columns = (key,) if isinstance(key, str) else key
         self._options = storage_options(settings)
+        self._settings = settings
         self._timeout = settings.operation_timeout_seconds
         settings.locks_dir.mkdir(parents=True, exist_ok=True)
         self._file_lock = FileLock(str(settings.locks_dir / f"{name}.lock"))
@@ -188,6 +208,14 @@ class DeltaRowStore:
             table = self._table()
             table.delete(f"{self._single_key} = '{escaped}'")
             self._maintain(table)
+
+    def drop(self) -> None:
+        """Remove the whole table, log and data files: afterwards it does not exist."""
+        with self.exclusive():
+            filesystem, path = object_filesystem(self.uri, self._settings)
+            if filesystem.get_file_info(path).type != fs.FileType.NotFound:
+                filesystem.delete_dir(path)
+            self._loaded.table = None
 
     def _maintain(self, table: DeltaTable) -> None:
         table.update_incremental()

@@ -14,11 +14,19 @@ pairs are clustered exactly as glue_labeling.find_matches clusters them (without
 EnforceProvidedLabels, so the figures are the model's own). One pipeline run per round instead
 of two keeps a FEBRL round within a few minutes on a small machine.
 
-Strategies: `active` (the labeling job's mix: mostly pairs near the threshold) and `random`
-(the same packing of candidate groups, anchors chosen at random). Data as in
-scripts/bench_labeling_quality.py (`--data febrl3|febrl4|generated`).
+Strategies: `active` (the labeling job's mix: mostly pairs near the threshold), `random` (the
+same packing of candidate groups, anchors chosen at random) and `dedupe` (the `dedupe` library's
+active learner, dedupe.Dedupe or, for linkage, dedupe.RecordLink over the same columns, driven
+with the same simulated labeler: uncertain_pairs -> the truth's answer -> mark_pairs, one pair
+(two records shown) at a time up to the records shown by the first strategy run with this seed
+after each round, then train and partition or join; its match groups are scored like ours).
+The model of a round is the one block_and_score chose (`unsupervised` or `classifier`, with the
+held-out F1 of both). Data as in scripts/bench_labeling_quality.py (`--data
+febrl3|febrl4|generated`; `--seed` seeds the generator); `--seeds` seeds the sampling and dedupe.
 
-Usage: .venv/bin/python scripts/bench_label_efficiency.py --data febrl3 --rounds 4 [--seed 17]
+Prints a JSON line per round as it goes, then one table of every round.
+
+Usage: .venv/bin/python scripts/bench_label_efficiency.py --data febrl3 --rounds 3 --seeds 17 23
 """
 
 from __future__ import annotations
@@ -26,12 +34,17 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import io
 import json
+import random
 import sys
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -48,6 +61,8 @@ from glue_labeling.pipeline import SOURCE
 from glue_labeling.pipeline.cluster import connected_components
 from glue_labeling.pipeline.run import LABELED_PAIRS_SCHEMA, LabelingSetResult, RunReport, generate_labeling_set
 from glue_labeling.pipeline.sample import SamplingConfig
+
+STRATEGIES = ("active", "random", "dedupe")
 
 
 def sampling(strategy: str, seed: int, sets: int) -> SamplingConfig:
@@ -94,13 +109,15 @@ def label_sets(location: str, entity: dict[str, str], round_number: int) -> list
 def run_strategy(
     spark: SparkSession,
     strategy: str,
+    seed: int,
     transform: dict[str, Any],
     catalog: LocalCatalog,
     entity: dict[str, str],
     sources: dict[str, list[int]],
     args: argparse.Namespace,
     work: Path,
-) -> None:
+) -> Iterator[dict[str, Any]]:
+    """A row per round (round 0: before any label) of our loop with `strategy`."""
     linkage = len(transform["InputRecordTables"]) == 2
     stored = LABELS_SCHEMA.empty_table()
     earlier: list[str] = []
@@ -112,25 +129,26 @@ def run_strategy(
         result = generate_labeling_set(
             spark,
             transform,
-            f"file://{work / strategy}",
+            f"file://{work / f'{strategy}-{seed}'}",
             f"round-{round_number}",
             report,
             catalog,
-            sampling(strategy, args.seed, args.sets),
+            sampling(strategy, seed, args.sets),
             earlier_labeling_sets=earlier,
             labels=_labels_frame(spark, stored) if ready else None,
         )
         scores = pair_scores(match_groups(result, report.figures["match_threshold"]), entity, linkage)
-        row = {
+        model = report.figures["model"]
+        yield {
             "strategy": strategy,
             "round": round_number - 1,
             "records_shown": shown,
             "labeled_pairs": stored.num_rows,
-            "model": "classifier" if ready else "unsupervised",
+            "model": model["chosen"],
+            "held_out_f1": model.get("held_out_f1"),
             **scores,
             "seconds": round(sum(report.figures["stage_seconds"].values()), 1),
         }
-        print(json.dumps(row), flush=True)
         if round_number > args.rounds:
             return
         answers = label_sets(result.location, entity, round_number)
@@ -142,9 +160,99 @@ def run_strategy(
         earlier.append(result.location)
 
 
+def dedupe_records(tables: list[DataFrame]) -> list[dict[str, dict[str, Any]]]:
+    """Each table as dedupe's data: key -> record (the key too, for the simulated labeler)."""
+    data = []
+    for table in tables:
+        frame = table.toPandas()
+        # dedupe's has_missing reads None as missing; an empty string would be a value.
+        frame = frame.astype(object).where(frame.notna() & (frame != ""), None)
+        data.append({record[KEY]: record for record in frame.to_dict("records")})
+    return data
+
+
+# dedupe's block learner lists every pair that each of its candidate predicates (370 over FEBRL's
+# 10 columns, "field exists" among them) covers among 5,000 sampled records (4,000 a side for
+# linkage): on FEBRL3 that passed 20 GB and the kernel killed it on this 24 GB machine. Its record
+# samples are capped at this many records (about 3 GB, a minute); the 10,000 candidate pairs its
+# active learner asks from are drawn from the capped sample.
+DEDUPE_SAMPLED_RECORDS = 1500
+
+
+def run_dedupe(
+    tables: list[DataFrame], entity: dict[str, str], budgets: list[int], seed: int
+) -> Iterator[dict[str, Any]]:
+    """A row per budget (records shown after each of our rounds) for dedupe's active learner."""
+    import dedupe
+
+    linkage = len(tables) == 2
+    data = dedupe_records(tables)
+    fields = [name for name in tables[0].columns if name != KEY]
+    variables = [dedupe.variables.String(name, has_missing=True) for name in fields]
+    # dedupe samples its candidate pairs with Python's and NumPy's generators.
+    random.seed(seed)
+    np.random.seed(seed)
+    # One core: the benchmark machine's other core is someone else's.
+    learner = dedupe.RecordLink(variables, num_cores=1) if linkage else dedupe.Dedupe(variables, num_cores=1)
+    sample_records = dedupe.labeler.sample_records
+
+    def capped_sample(records: dict[str, Any], size: int) -> dict[str, Any]:
+        return sample_records(records, min(size, DEDUPE_SAMPLED_RECORDS))
+
+    with mock.patch.object(dedupe.labeler, "sample_records", capped_sample):
+        learner.prepare_training(*data)
+    shown, answers = 0, {"match": 0, "distinct": 0}
+    for round_number, budget in enumerate(budgets, start=1):
+        while shown + 2 <= budget:
+            pair = learner.uncertain_pairs()[0]
+            answer = "match" if entity[pair[0][KEY]] == entity[pair[1][KEY]] else "distinct"
+            learner.mark_pairs({"match": [], "distinct": [], answer: [pair]})
+            answers[answer] += 1
+            shown += 2
+        row = {"strategy": "dedupe", "round": round_number, "records_shown": shown, "labeled_pairs": shown // 2}
+        try:
+            learner.train()
+        except Exception as error:  # dedupe cannot train on one class: no usable model yet
+            yield {**row, "model": f"none ({type(error).__name__})", "precision": 0.0, "recall": 0.0, "f1": 0.0}
+            continue
+        # Matching indexes the data and then clears the indexes of the predicates it used, which
+        # the active learner shares: a copy from the learner's settings matches instead, so the
+        # learner can go on asking.
+        settings = io.BytesIO()
+        learner.write_settings(settings)
+        settings.seek(0)
+        if linkage:
+            groups = dedupe.StaticRecordLink(settings, num_cores=1).join(*data, threshold=0.5)
+        else:
+            groups = dedupe.StaticDedupe(settings, num_cores=1).partition(data[0], threshold=0.5)
+        yield {
+            **row,
+            "model": f"dedupe ({answers['match']} matches)",
+            **pair_scores(dedupe_groups(data, groups, linkage), entity, linkage),
+        }
+
+
+def dedupe_groups(data: list[dict[str, dict[str, Any]]], groups: list[Any], linkage: bool) -> pd.DataFrame:
+    """(KEY, SOURCE, MATCH_ID) of every record from dedupe's clusters (dedup: (keys, scores)) or
+    links (linkage: ((left key, right key), score)); a record in none is a group of its own."""
+    match_id: dict[tuple[int, str], str] = {}
+    for number, (keys, _scores) in enumerate(groups):
+        for position, key in enumerate(keys):
+            match_id[(position if linkage else 0, key)] = f"group-{number}"
+    rows = [
+        (key, source, match_id.get((source, key), f"alone-{source}-{key}"))
+        for source, table in enumerate(data)
+        for key in table
+    ]
+    return pd.DataFrame(rows, columns=[KEY, SOURCE, MATCH_ID])
+
+
 def _labels_frame(spark: SparkSession, stored: pa.Table) -> DataFrame:
     pairs = stored.select(["left_source", "left_key", "right_source", "right_key", "is_match"])
     return spark.createDataFrame(pairs.to_pandas(), LABELED_PAIRS_SCHEMA)
+
+
+TABLE_COLUMNS = ("data", "seed", "strategy", "round", "records_shown", "model", "precision", "recall", "f1")
 
 
 def main(argv: list[str]) -> int:
@@ -152,15 +260,37 @@ def main(argv: list[str]) -> int:
     add_data_arguments(parser)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--sets", type=int, default=3, help="labeling sets per round (10 to 14 rows each)")
-    parser.add_argument("--strategies", nargs="+", choices=["active", "random"], default=["active", "random"])
+    parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
+    parser.add_argument("--seeds", type=int, nargs="+", help="sampling and dedupe seeds (default: --seed)")
     args = parser.parse_args(argv)
     spark, work, tables, entity, catalog, transform = benchmark_data(args, "efficiency")
     sources: dict[str, list[int]] = defaultdict(list)
     for index, table in enumerate(tables):
         for row in table.select(KEY).collect():
             sources[row[KEY]].append(index)
-    for strategy in args.strategies:
-        run_strategy(spark, strategy, transform, catalog, entity, sources, args, work)
+    data = args.data if args.data != "generated" else f"generated-{args.rows}"
+    table = []
+    for seed in args.seeds or [args.seed]:
+        # dedupe gets the records shown after each round by the first of our strategies run; run
+        # alone, the nominal 12 rows a set.
+        budgets = [round_number * args.sets * 12 for round_number in range(1, args.rounds + 1)]
+        for strategy in args.strategies:
+            if strategy == "dedupe":
+                rows = run_dedupe(tables, entity, budgets, seed)
+            else:
+                rows = run_strategy(spark, strategy, seed, transform, catalog, entity, sources, args, work)
+            shown = []
+            for row in rows:
+                row = {"data": data, "seed": seed, **row}
+                print(json.dumps(row), flush=True)
+                table.append(row)
+                shown.append(row["records_shown"])
+            if strategy == args.strategies[0] and strategy != "dedupe":
+                budgets = shown[1:]
+    print("| " + " | ".join(TABLE_COLUMNS) + " |")
+    print("|" + "---|" * len(TABLE_COLUMNS))
+    for row in table:
+        print("| " + " | ".join(str(row[column]) for column in TABLE_COLUMNS) + " |")
     return 0
 
 

@@ -49,6 +49,9 @@ def febrl(spark: SparkSession, name: str) -> tuple[list[DataFrame], dict[str, st
     tables, entity = [], {}
     for frame in frames:
         frame = frame.reset_index().rename(columns={"rec_id": KEY}).astype(str)
+        # A missing value is null, not the text "nan" (astype(str) of NaN), which would agree
+        # exactly with every other missing value.
+        frame = frame.where(frame != "nan", None)
         entity.update({rec: rec.split("-")[1] for rec in frame[KEY]})
         tables.append(spark.createDataFrame(frame))
     return tables, entity

@@ -471,3 +471,33 @@ def test_labels_live_in_a_delta_table_per_transform(spark: Any, service: GlueLab
     assert uri == f"{service.settings.labels_location}/{transform_id}"
     frame = spark.read.format("delta").load(uri)
     assert frame.count() == len(ROUND_1_PAIRS) and set(frame.columns) == set(LABELS_SCHEMA.names)
+
+
+@pytest.mark.parametrize("on_s3", [False, True], ids=["local", "s3"])
+def test_deleting_a_transform_deletes_its_labels(
+    spark: Any, state: Settings, s3: Any, tmp_path: Path, on_s3: bool
+) -> None:
+    if on_s3:
+        s3.create_bucket(Bucket="labels-deleted")
+        state = dataclasses.replace(state, labels_uri="s3://labels-deleted/labels")
+    service = GlueLabelingService(state, launcher=InProcessLauncher())
+    transform_id = create_transform(service)
+    labels = f"file://{labeling_file(tmp_path / 'r1.csv', ROUND_1)}"
+    assert import_labels(spark, service, transform_id, labels, replace=False)["Status"] == "SUCCEEDED"
+    prefix = f"labels/{transform_id}/"
+
+    def table_files() -> list[str]:
+        if on_s3:
+            return [
+                item["Key"] for item in s3.list_objects_v2(Bucket="labels-deleted", Prefix=prefix).get("Contents", [])
+            ]
+        return [str(path) for path in Path(state.labels_location, transform_id).glob("**/*")]
+
+    assert table_files()
+
+    service.delete_ml_transform({"TransformId": transform_id})
+    recreated = create_transform(service)
+
+    assert table_files() == []
+    assert service.get_ml_transform({"TransformId": recreated})["LabelCount"] == 0
+    assert not LabelStore(state, transform_id).summary().pairs

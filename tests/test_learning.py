@@ -9,16 +9,33 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from _in_process import InProcessLauncher, run_job
+from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from glue_labeling.contract.errors import MLTransformNotReadyException
 from glue_labeling.find_matches import MATCH_ID, enforce_labels, find_matches, run_transform
-from glue_labeling.labels.metrics import area_under_pr_curve, find_matches_metrics, is_held_out
+from glue_labeling.labels.metrics import (
+    CLASSIFIER,
+    UNSUPERVISED,
+    ModelChoice,
+    area_under_pr_curve,
+    choose_model,
+    find_matches_metrics,
+    is_held_out,
+    label_fold,
+)
 from glue_labeling.labels.store import LABELS_SCHEMA
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import ColumnProfile
-from glue_labeling.pipeline.classify import labeled_pair_ids, labeled_records, score_supervised
+from glue_labeling.pipeline.classify import (
+    FOLD,
+    choose_scoring,
+    labeled_pair_ids,
+    labeled_records,
+    score_supervised,
+    with_label_fold,
+)
 from glue_labeling.pipeline.load import InputDataError, with_record_id
 from glue_labeling.pipeline.run import LABELED_PAIRS_SCHEMA, RunReport
 from glue_labeling.service import GlueLabelingService
@@ -102,6 +119,75 @@ def test_score_supervised_learns_from_labels_and_scores_unlabeled_candidates(spa
     assert set(importances) == set(COLUMNS)
     assert sum(importances.values()) == pytest.approx(1.0)
     assert {"_gl_sim0", "_gl_lev2", "_gl_lvl1", "match_score"} <= set(scored.columns)
+
+
+# ------------------------------------------------------------------------ choice of model
+
+
+def test_choose_model_takes_the_classifier_only_when_it_beats_the_unsupervised_model() -> None:
+    # (unsupervised, classifier, is_match). At 0.5 the unsupervised model misses one match of
+    # three and calls one non-match: F1 2/3; the classifier gets all four right: F1 1.
+    classifier_better = [(0.9, 0.8, True), (0.4, 0.7, True), (0.95, 0.9, True), (0.6, 0.1, False)]
+    assert choose_model(classifier_better, 0.5) == ModelChoice(CLASSIFIER, 4, pytest.approx(2 / 3), 1.0)
+    swapped = [(c, u, m) for u, c, m in classifier_better]
+    assert choose_model(swapped, 0.5) == ModelChoice(UNSUPERVISED, 4, 1.0, pytest.approx(2 / 3))
+    # A tie keeps the unsupervised model, however the probabilities differ off the threshold.
+    tie = [(0.99, 0.6, True), (0.01, 0.4, False)]
+    assert choose_model(tie, 0.5).chosen == UNSUPERVISED
+    # The threshold decides: at 0.9 the classifier misses two matches (0.8, 0.7; F1 0.5), the
+    # unsupervised model one (0.4; F1 0.8).
+    assert choose_model(classifier_better, 0.9) == ModelChoice(UNSUPERVISED, 4, pytest.approx(0.8), 0.5)
+
+
+def test_the_spark_label_fold_is_the_python_one(spark: SparkSession) -> None:
+    rows = [(0, f"k{i}", i % 2, f"k{i * 7}é,x", i % 3 == 0) for i in range(40)]
+    labels = spark.createDataFrame(rows, LABELED_PAIRS_SCHEMA)
+    expected = spark.createDataFrame(
+        [(*row, label_fold(*row[:4])) for row in rows], f"{LABELED_PAIRS_SCHEMA}, {FOLD} int"
+    )
+    assert_df_equality(with_label_fold(labels), expected, ignore_nullable=True)
+    assert {label_fold(*row[:4]) for row in rows} == {0, 1, 2, 3}
+
+
+# Every typo copy p<i>/d<i> matches; neighbours p<i>/p<i+1> do not: 12 matches, 17 non-matches.
+CHOICE_LABELS = [(f"p{i}", f"d{i}", True) for i in range(12)] + [(f"p{i}", f"p{i + 1}", False) for i in range(12, 29)]
+
+
+def _unsupervised_scores(spark: SparkSession, ids: dict[str, int], score: dict[bool, float]) -> DataFrame:
+    """The labeled pairs as candidate pairs, scored `score[is_match]` by a stand-in unsupervised model."""
+    rows = [(min(ids[a], ids[b]), max(ids[a], ids[b]), 0, score[match]) for a, b, match in CHOICE_LABELS]
+    return spark.createDataFrame(rows, f"{PAIR_SCHEMA}, match_score double")
+
+
+def test_choose_scoring_keeps_a_perfect_unsupervised_model_and_drops_a_useless_one(spark: SparkSession) -> None:
+    people = _people(spark)
+    ids = _ids(people)
+    records = _normalized(people).cache()
+    labels = _labels(spark, CHOICE_LABELS)
+
+    perfect = choose_scoring(
+        labels, records, PROFILES, _unsupervised_scores(spark, ids, {True: 0.99, False: 0.01}), 0.5
+    )
+    useless = choose_scoring(labels, records, PROFILES, _unsupervised_scores(spark, ids, {True: 0.3, False: 0.3}), 0.5)
+
+    # Out of fold, the classifier separates typo copies from neighbours too: a tie, so the
+    # perfect unsupervised model stays; the useless one (it matches nothing: F1 0) goes.
+    assert perfect == ModelChoice(UNSUPERVISED, len(CHOICE_LABELS), 1.0, 1.0)
+    assert useless == ModelChoice(CLASSIFIER, len(CHOICE_LABELS), 0.0, 1.0)
+
+
+def test_a_labeled_pair_blocking_misses_counts_as_a_non_match_for_both_models(spark: SparkSession) -> None:
+    people = _people(spark)
+    ids = _ids(people)
+    records = _normalized(people).cache()
+    candidates = _unsupervised_scores(spark, ids, {True: 0.99, False: 0.01})
+    missed = [(min(ids[f"p{i}"], ids[f"d{i}"]), max(ids[f"p{i}"], ids[f"d{i}"])) for i in range(6)]
+    without_six = candidates.join(spark.createDataFrame(missed, "id_l long, id_r long"), ["id_l", "id_r"], "left_anti")
+
+    choice = choose_scoring(_labels(spark, CHOICE_LABELS), records, PROFILES, without_six, 0.5)
+
+    # Both recall 6 of the 12 matches, precision 1: F1 2/3 each, and the tie keeps unsupervised.
+    assert choice == ModelChoice(UNSUPERVISED, len(CHOICE_LABELS), pytest.approx(2 / 3), pytest.approx(2 / 3))
 
 
 # ------------------------------------------------------------------------------- find matches
@@ -298,6 +384,12 @@ def test_a_ready_transform_s_labeling_set_comes_from_the_classifier_and_skips_la
     )["TaskRunId"]
     assert run_job(spark, service.settings, task_run_id) == 0
     report = json.loads(service.ledger.get(task_run_id)["run_report"])
+    # The unsupervised model, fitted on the 42 records' few candidate pairs, falls short of the
+    # classifier on the held-out labels: the report says so and which model scored.
+    assert report["model"]["chosen"] == CLASSIFIER
+    assert report["model"]["held_out_pairs"] == len(CLEAN_LABELS)
+    held_out_f1 = report["model"]["held_out_f1"]
+    assert held_out_f1[CLASSIFIER] > held_out_f1[UNSUPERVISED]
     assert report["model"]["classifier"] == "logistic regression"
     assert report["model"]["training_pairs"] == len(CLEAN_LABELS)
     shown = {row.key for row in spark.read.option("header", "true").csv(f"{tmp_path / 'sets'}/{task_run_id}").collect()}

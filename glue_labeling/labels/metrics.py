@@ -1,4 +1,5 @@
-"""FindMatchesMetrics from held-out labeled pairs: which pairs are held out, and the figures.
+"""FindMatchesMetrics from held-out labeled pairs: which pairs are held out, and the figures;
+and, on the same folds, the choice between the unsupervised model and the classifier.
 
 Pure Python on a few hundred (score, answer) pairs: the evaluation job collects them to the
 driver. Nothing here knows about Spark.
@@ -6,18 +7,31 @@ driver. Nothing here knows about Spark.
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 
-# One labeled pair in this many is held out for testing.
+# One labeled pair in this many is held out for testing: the labels fall into this many folds,
+# and evaluation holds out fold 0.
 TEST_SHARE_DENOMINATOR = 4
+FOLDS = TEST_SHARE_DENOMINATOR
+# Separators of label_fold's hashed text: a key may hold any printable character, not these.
+SOURCE_SEPARATOR, RECORD_SEPARATOR = "\x1f", "\x1e"
+
+UNSUPERVISED, CLASSIFIER = "unsupervised", "classifier"
+
+
+def label_fold(left_source: int, left_key: str, right_source: int, right_key: str) -> int:
+    """A labeled pair's fold, by a hash of its records: the same labels give the same folds,
+    and a new label does not move old pairs from one fold to another."""
+    pair = f"{left_source}{SOURCE_SEPARATOR}{left_key}{RECORD_SEPARATOR}{right_source}{SOURCE_SEPARATOR}{right_key}"
+    return zlib.crc32(pair.encode()) % FOLDS
 
 
 def is_held_out(left_source: int, left_key: str, right_source: int, right_key: str) -> bool:
-    """Deterministic split: a pair is held out by a hash of its records, so evaluating the same
-    labels twice gives the same figures, and a new label does not move old pairs across."""
-    pair = f"{left_source}\x1f{left_key}\x1e{right_source}\x1f{right_key}".encode()
-    return zlib.crc32(pair) % TEST_SHARE_DENOMINATOR == 0
+    """Deterministic split: evaluation holds out fold 0, so evaluating the same labels twice
+    gives the same figures."""
+    return label_fold(left_source, left_key, right_source, right_key) == 0
 
 
 def area_under_pr_curve(scored: Sequence[tuple[float, bool]]) -> float:
@@ -40,19 +54,70 @@ def area_under_pr_curve(scored: Sequence[tuple[float, bool]]) -> float:
     return area
 
 
+def confusion(pairs: Sequence[tuple[float, bool]], threshold: float) -> tuple[int, int, int, int]:
+    """(true positives, false positives, false negatives, true negatives) of (match probability,
+    labeled a match) pairs, a pair predicted a match at `threshold` or above."""
+    tp = sum(1 for score, is_match in pairs if score >= threshold and is_match)
+    fp = sum(1 for score, is_match in pairs if score >= threshold and not is_match)
+    fn = sum(1 for score, is_match in pairs if score < threshold and is_match)
+    return tp, fp, fn, len(pairs) - tp - fp - fn
+
+
+def precision_recall_f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def f1_at(pairs: Sequence[tuple[float, bool]], threshold: float) -> float:
+    tp, fp, fn, _tn = confusion(pairs, threshold)
+    return precision_recall_f1(tp, fp, fn)[2]
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelChoice:
+    """Which model scores a READY transform's pairs, and the held-out figures that chose it."""
+
+    chosen: str  # UNSUPERVISED or CLASSIFIER
+    held_out_pairs: int
+    unsupervised_f1: float
+    classifier_f1: float
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "chosen": self.chosen,
+            "held_out_pairs": self.held_out_pairs,
+            "held_out_f1": {UNSUPERVISED: round(self.unsupervised_f1, 4), CLASSIFIER: round(self.classifier_f1, 4)},
+        }
+
+
+def choose_model(scored: Iterable[tuple[float, float, bool]], threshold: float) -> ModelChoice:
+    """The classifier if it beats the unsupervised model on held-out labeled pairs, else the
+    unsupervised model. `scored`: (unsupervised score, classifier score, labeled a match), the
+    classifier's from a model that did not train on the pair.
+
+    The figure is F1 at the match threshold, because match_id reads a score only through the
+    threshold: a probability's calibration elsewhere never changes a group, and log-loss would
+    mostly weigh the unsupervised model's near-0 and near-1 probabilities, not its decisions.
+    A tie keeps the unsupervised model: it is fitted on every candidate pair, the classifier on
+    a few hundred labeled ones, so the labels must show the classifier is better, not merely
+    as good."""
+    pairs = list(scored)
+    unsupervised = f1_at([(score, is_match) for score, _, is_match in pairs], threshold)
+    classifier = f1_at([(score, is_match) for _, score, is_match in pairs], threshold)
+    chosen = CLASSIFIER if classifier > unsupervised else UNSUPERVISED
+    return ModelChoice(chosen, len(pairs), unsupervised, classifier)
+
+
 def find_matches_metrics(
     scored: Iterable[tuple[float, bool]], threshold: float, importances: Mapping[str, float]
 ) -> dict[str, object]:
     """botocore's FindMatchesMetrics for pairs (match probability, labeled a match), a pair
     predicted a match at `threshold` or above."""
     pairs = list(scored)
-    tp = sum(1 for score, is_match in pairs if score >= threshold and is_match)
-    fp = sum(1 for score, is_match in pairs if score >= threshold and not is_match)
-    fn = sum(1 for score, is_match in pairs if score < threshold and is_match)
-    tn = len(pairs) - tp - fp - fn
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    tp, fp, fn, tn = confusion(pairs, threshold)
+    precision, recall, f1 = precision_recall_f1(tp, fp, fn)
     return {
         "AreaUnderPRCurve": area_under_pr_curve(pairs),
         "Precision": precision,

@@ -88,3 +88,7 @@ class LabelStore:
     def add(self, pairs: pa.Table) -> None:
         """Add `pairs`; a pair labeled before takes its answer from `pairs` (one commit)."""
         self._store.upsert(pairs)
+
+    def drop(self) -> None:
+        """Remove the label table: AWS deletes a transform's labels with the transform."""
+        self._store.drop()

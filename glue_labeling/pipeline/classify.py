@@ -1,5 +1,6 @@
-"""Score, supervised: a classifier trained on the transform's labeled pairs replaces the
-unsupervised Fellegi-Sunter score once the transform has enough labels (the READY rule).
+"""Score, supervised: a classifier trained on the transform's labeled pairs, which replaces the
+unsupervised Fellegi-Sunter score once the transform has enough labels (the READY rule) and the
+classifier beats that score on held-out labels (choose_scoring).
 
 Why logistic regression (Spark ML) over the similarity features and one-hot comparison levels:
   * it gives calibrated probabilities, so `match_score` keeps its meaning (the match threshold
@@ -18,12 +19,20 @@ the very same features.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from pyspark.ml.classification import LogisticRegression, LogisticRegressionModel
 from pyspark.ml.functions import array_to_vector, vector_to_array
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from glue_labeling.labels.metrics import (
+    FOLDS,
+    RECORD_SEPARATOR,
+    SOURCE_SEPARATOR,
+    ModelChoice,
+    choose_model,
+)
 from glue_labeling.pipeline.block import ColumnProfile
 from glue_labeling.pipeline.fellegi_sunter import LEVELS, level_column, multi_word_columns, with_levels
 from glue_labeling.pipeline.score import jaccard_column, levenshtein_column, similarity_column, with_features
@@ -37,18 +46,30 @@ REGULARIZATION = 0.01
 LEVEL_VALUES = tuple(range(-1, len(LEVELS)))  # -1: null on either side
 
 
+RECORD_COLUMNS = ("left_source", "left_key", "right_source", "right_key")
+FOLD = "_gl_fold"
+
+
 def labeled_pair_ids(labels: DataFrame) -> DataFrame:
-    """Stored labels (left_source, left_key, right_source, right_key, is_match) -> (id_l, id_r,
-    is_match) with the record ids of with_record_id, oriented as candidate_pairs orients pairs:
-    table 0 left of table 1, else the smaller id left."""
+    """Stored labels (left_source, left_key, right_source, right_key, is_match, and any other
+    column, kept) -> (id_l, id_r, is_match, ...) with the record ids of with_record_id, oriented
+    as candidate_pairs orients pairs: table 0 left of table 1, else the smaller id left."""
     left = F.xxhash64(F.col("left_source").cast("int"), F.col("left_key"))
     right = F.xxhash64(F.col("right_source").cast("int"), F.col("right_key"))
     crossing = F.col("left_source") != F.col("right_source")
     return labels.select(
         F.when(crossing, left).otherwise(F.least(left, right)).alias("id_l"),
         F.when(crossing, right).otherwise(F.greatest(left, right)).alias("id_r"),
-        "is_match",
+        *[name for name in labels.columns if name not in RECORD_COLUMNS],
     )
+
+
+def with_label_fold(labels: DataFrame) -> DataFrame:
+    """Stored labels with FOLD: glue_labeling.labels.metrics.label_fold, computed by Spark."""
+    left = F.concat_ws(SOURCE_SEPARATOR, F.col("left_source").cast("string"), "left_key")
+    right = F.concat_ws(SOURCE_SEPARATOR, F.col("right_source").cast("string"), "right_key")
+    pair = F.concat_ws(RECORD_SEPARATOR, left, right)
+    return labels.withColumn(FOLD, (F.crc32(pair.cast("binary")) % FOLDS).cast("int"))
 
 
 def labeled_records(labels: DataFrame) -> set[int]:
@@ -157,3 +178,40 @@ def score_supervised(
     classifier = train(labeled_features(labels, records, column_count, multi_word), column_count, multi_word)
     featured = featured_pairs(pairs, records, column_count, multi_word).localCheckpoint()
     return classifier.with_match_score(featured), classifier
+
+
+def choose_scoring(
+    labels: DataFrame, records: DataFrame, profiles: list[ColumnProfile], unsupervised: DataFrame, threshold: float
+) -> ModelChoice:
+    """Whether the classifier trained on `labels` beats the unsupervised model's scored candidate
+    pairs `unsupervised` (id_l, id_r, match_score) on the labeled pairs (choose_model).
+
+    Every labeled pair is held out once, by k-fold on the folds of glue_labeling.labels.metrics
+    (fold 0 is the evaluation's held-out share): FOLDS classifiers, each trained on the other
+    folds' labels, score their fold. The labels of a first round are a few hundred pairs; one
+    held-out quarter would judge the two models on a handful of matches. The unsupervised model
+    never saw a label, so its score of every labeled pair is held out already. A labeled pair
+    that blocking does not propose scores 0 under both models: FindMatches scores candidate
+    pairs only, so neither would join it."""
+    column_count = len(profiles)
+    multi_word = multi_word_columns(profiles)
+    labeled = labeled_features(with_label_fold(labels), records, column_count, multi_word).cache()
+
+    def fold_scored(fold: int) -> DataFrame:
+        classifier = train(labeled.where(F.col(FOLD) != fold), column_count, multi_word)
+        held_out = classifier.with_match_score(labeled.where(F.col(FOLD) == fold))
+        return held_out.select("id_l", "id_r", "is_match", F.col("match_score").alias("classifier_score"))
+
+    out_of_fold = functools.reduce(DataFrame.unionByName, [fold_scored(fold) for fold in range(FOLDS)])
+    candidates = unsupervised.select("id_l", "id_r", F.col("match_score").alias("unsupervised_score"))
+    rows = out_of_fold.join(candidates, ["id_l", "id_r"], "left").collect()
+    labeled.unpersist()
+    return choose_model(
+        [
+            (0.0, 0.0, row.is_match)
+            if row.unsupervised_score is None
+            else (row.unsupervised_score, row.classifier_score, row.is_match)
+            for row in rows
+        ],
+        threshold,
+    )

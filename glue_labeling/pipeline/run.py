@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from glue_labeling.catalog import LocalCatalog
+from glue_labeling.labels.metrics import UNSUPERVISED
 from glue_labeling.labels.store import LabelStore
 from glue_labeling.ledger import FAILED, RUNNING, SUCCEEDED, TaskRunLedger
 from glue_labeling.pipeline import RECORD_ID, SOURCE
@@ -32,9 +33,9 @@ from glue_labeling.pipeline.block import (
     with_rule_keys,
     without_oversized,
 )
-from glue_labeling.pipeline.classify import PairClassifier, labeled_records, score_supervised
+from glue_labeling.pipeline.classify import choose_scoring, labeled_records, score_supervised
 from glue_labeling.pipeline.cluster import connected_components
-from glue_labeling.pipeline.fellegi_sunter import FellegiSunterModel, score_unsupervised
+from glue_labeling.pipeline.fellegi_sunter import score_unsupervised
 from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables, with_record_id
 from glue_labeling.pipeline.minhash import with_band_keys
 from glue_labeling.pipeline.normalize import with_comparison_columns
@@ -122,8 +123,10 @@ def block_and_score(
     max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
 ) -> ScoredCandidates:
     """profile -> plan blocking -> block -> score, on records with `_gl_id` and `_gl_source`
-    (`report` has `records_read`). `labels` (stored labeled pairs) given: the score is the
-    classifier's trained on them; else the unsupervised model's."""
+    (`report` has `records_read`). The score is the unsupervised model's, unless `labels`
+    (stored labeled pairs) are given and a classifier trained on them beats it on held-out
+    labels (choose_scoring); the report's `model` says which was chosen and the held-out F1 of
+    both."""
     key = parameters["PrimaryKeyColumnName"]
     compared = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID, key)]
     # Cached: the profile reads it, then the MinHash band keys are built on it; uncached, every
@@ -161,19 +164,19 @@ def block_and_score(
         raise InputDataError("blocking found no candidate pairs: there is nothing to ask about")
     threshold = match_threshold(parameters.get("PrecisionRecallTradeoff", 0.5))
 
-    def score() -> tuple[DataFrame, FellegiSunterModel | PairClassifier]:
-        if labels is not None:
-            return score_supervised(pairs, records, profiles, labels)
-        return score_unsupervised(
+    def score() -> tuple[DataFrame, dict[str, Any]]:
+        unsupervised, model = score_unsupervised(
             pairs, records, profiles, plan.single_column_costs(), plan.columns_fixed_by_rule(), rows, linkage
         )
+        if labels is None:
+            return unsupervised, {"chosen": UNSUPERVISED, **model.describe(compared)}
+        choice = choose_scoring(labels, records, profiles, unsupervised, threshold)
+        if choice.chosen == UNSUPERVISED:
+            return unsupervised, {**choice.describe(), **model.describe(compared)}
+        supervised, classifier = score_supervised(pairs, records, profiles, labels)
+        return supervised, {**choice.describe(), **classifier.describe(compared)}
 
-    scored, _model = report.stage(
-        "score",
-        score,
-        match_threshold=lambda _: threshold,
-        model=lambda result: result[1].describe(compared),
-    )
+    scored, _model = report.stage("score", score, match_threshold=lambda _: threshold, model=lambda result: result[1])
     return ScoredCandidates(records, plan, scored, threshold, compared)
 
 
@@ -191,8 +194,9 @@ def generate_labeling_set(
 ) -> LabelingSetResult:
     """`earlier_labeling_sets`: locations of this transform's earlier labeling sets, whose
     records are not asked about again. `labels`: the transform's labeled pairs when it is
-    READY; the pairs are then scored by a classifier trained on them, so the sets hold what
-    the model is unsure of, and no labeled record is asked about again."""
+    READY; the pairs are then scored by a classifier trained on them if it beats the
+    unsupervised model on held-out labels (block_and_score), so the sets hold what the better
+    model is unsure of, and no labeled record is asked about again."""
     parameters = transform["Parameters"].get("FindMatchesParameters", {})
     key = parameters["PrimaryKeyColumnName"]
     tables = transform["InputRecordTables"]
