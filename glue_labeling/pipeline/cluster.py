@@ -23,14 +23,20 @@ def connected_components(edges: DataFrame, max_iterations: int = DEFAULT_MAX_ITE
         proposals = both_ways.join(labels, both_ways.id_r == labels.id).select(
             F.col("id_l").alias("id"), F.col("component").alias("proposal")
         )
+        # Components only ever decrease, so a record changed exactly when a neighbour proposed a
+        # smaller one: the round's own aggregation says so, without joining old and new labels.
         updated = (
             labels.join(proposals, "id", "left")
             .groupBy("id")
-            .agg(F.least(F.min("component"), F.coalesce(F.min("proposal"), F.min("component"))).alias("component"))
+            .agg(F.min("component").alias("previous"), F.min("proposal").alias("best"))
+            .select(
+                "id",
+                F.least("previous", F.coalesce("best", "previous")).alias("component"),
+                F.coalesce(F.col("best") < F.col("previous"), F.lit(False)).alias("changed"),
+            )
             .localCheckpoint()
         )
-        changed = updated.alias("u").join(labels.alias("o"), "id").where(F.col("u.component") != F.col("o.component"))
-        labels = updated
-        if changed.isEmpty():
+        labels = updated.select("id", "component")
+        if updated.where("changed").isEmpty():
             return labels, round_number
     return labels, max_iterations
