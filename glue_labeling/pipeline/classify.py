@@ -169,14 +169,14 @@ def train(training: DataFrame, column_count: int, multi_word: frozenset[int]) ->
 
 
 def score_supervised(
-    pairs: DataFrame, records: DataFrame, profiles: list[ColumnProfile], labels: DataFrame
+    featured: DataFrame, records: DataFrame, profiles: list[ColumnProfile], labels: DataFrame
 ) -> tuple[DataFrame, PairClassifier]:
-    """Candidate pairs with features, levels and the classifier's `match_score` (checkpointed),
-    and the classifier trained on `labels` (the stored labeled pairs)."""
+    """The candidate pairs `featured` (with their features and levels: score_unsupervised's
+    checkpointed frame, so the pairs are not featurized a second time) with the classifier's
+    `match_score`, and the classifier trained on `labels` (the stored labeled pairs)."""
     column_count = len(profiles)
     multi_word = multi_word_columns(profiles)
     classifier = train(labeled_features(labels, records, column_count, multi_word), column_count, multi_word)
-    featured = featured_pairs(pairs, records, column_count, multi_word).localCheckpoint()
     return classifier.with_match_score(featured), classifier
 
 

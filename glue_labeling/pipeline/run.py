@@ -173,7 +173,7 @@ def block_and_score(
         choice = choose_scoring(labels, records, profiles, unsupervised, threshold)
         if choice.chosen == UNSUPERVISED:
             return unsupervised, {**choice.describe(), **model.describe(compared)}
-        supervised, classifier = score_supervised(pairs, records, profiles, labels)
+        supervised, classifier = score_supervised(unsupervised, records, profiles, labels)
         return supervised, {**choice.describe(), **classifier.describe(compared)}
 
     scored, _model = report.stage("score", score, match_threshold=lambda _: threshold, model=lambda result: result[1])
