@@ -148,9 +148,7 @@ def run_ours(spark: SparkSession, catalog: LocalCatalog, table: str, output: Pat
         "pairs_scored_per_second": round(pairs / max(figures["stage_seconds"]["score"], 1e-9)),
         "blocking_rules": figures["blocking_rules"],
         # Every dropped block (the run report keeps only the first 20), so Splink drops them too.
-        "oversized_blocks": [
-            {"rule": result.plan.rules[block.rule].name, "key": block.value} for block in result.plan.oversized
-        ],
+        "oversized_blocks": result.plan.oversized_report(),
         "labeling_sets": figures["labeling_sets"],
         "labeling_set_rows": figures["labeling_set_rows"],
         "peak_jvm_rss_mb": peak_rss_mb(jvm),

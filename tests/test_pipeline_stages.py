@@ -23,6 +23,7 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 from glue_labeling.catalog import LocalCatalog
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import (
+    BlockingPlan,
     ColumnProfile,
     ExactRule,
     MinHashBandRule,
@@ -463,6 +464,8 @@ def test_oversized_blocks_are_reported_by_the_values_their_keys_hash(spark: Spar
     keyed = {row[RECORD_ID]: row for row in with_rule_keys(records, rules).collect()}
     blocks = readable_blocks(records, rules, [(1, keyed[1]._gl_k1), (0, keyed[3]._gl_k0)])
     assert [(block.rule, block.value) for block in blocks] == [(1, "nsw\u001f2000"), (0, "vic")]
+    report = BlockingPlan(rules, [], blocks).oversized_report(limit=1)
+    assert report == [{"rule": "exact:state+postcode", "key": "nsw\u001f2000"}]
     assert readable_blocks(records, rules, []) == []
 
 

@@ -217,6 +217,10 @@ class BlockingPlan:
     def oversized_keys(self) -> list[tuple[int, int]]:
         return [(block.rule, block.key) for block in self.oversized]
 
+    def oversized_report(self, limit: int | None = None) -> list[dict[str, str]]:
+        """The first `limit` (all: None) dropped blocks as the run report lists them."""
+        return [{"rule": self.rules[block.rule].name, "key": block.value} for block in self.oversized[:limit]]
+
     def report(self) -> list[dict[str, object]]:
         return [
             {"rule": rule.name, "kept": kept, **{k: v for k, v in vars(cost).items() if k != "rule"}}

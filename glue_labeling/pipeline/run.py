@@ -142,9 +142,7 @@ def block_and_score(
         "plan_blocking",
         lambda: plan_blocking(records, profiles, rows, linkage, tradeoff, max_block_size),
         blocking_rules_considered=lambda plan: plan.report(),
-        oversized_blocks=lambda plan: [
-            {"rule": plan.rules[block.rule].name, "key": block.value} for block in plan.oversized[:20]
-        ],
+        oversized_blocks=lambda plan: plan.oversized_report(limit=20),
     )
     normalized.unpersist()  # planning read every partition of `records`, so it is cached in full
     if not plan.rules:
