@@ -32,6 +32,7 @@ from glue_labeling.pipeline.block import (
     candidate_pairs,
     column_pair_rules,
     minhash_band_rules,
+    minhash_band_width,
     oversized_keys,
     plan_blocking,
     profile_columns,
@@ -43,9 +44,10 @@ from glue_labeling.pipeline.block import (
 )
 from glue_labeling.pipeline.cluster import connected_components
 from glue_labeling.pipeline.fellegi_sunter import (
+    ComparisonVectors,
     FellegiSunterModel,
     comparison_vectors,
-    fit_m_and_prior,
+    fit_m_and_priors,
     level_column,
     score_unsupervised,
     term_frequency_columns,
@@ -303,6 +305,15 @@ def test_band_keys_agree_about_as_often_as_the_gram_sets_overlap() -> None:
     keys, typo_keys, unrelated_keys = (band_keys([pd.Series(t)], bands=6) for t in (texts, typo, unrelated))
     assert (keys == typo_keys).mean() == pytest.approx((55 / 61) ** 4, abs=0.05)
     assert (keys == unrelated_keys).mean() < 0.01
+    # A band of 8 values agrees less often: J**8 = 0.44 with independent values, a little more
+    # here, because 48 bins for 58 grams leave bins empty and densification fills neighbours
+    # from the same gram.
+    wide, wide_typo = (band_keys([pd.Series(t)], bands=6, width=8) for t in (texts, typo))
+    assert (55 / 61) ** 8 - 0.05 < (wide == wide_typo).mean() < (keys == typo_keys).mean() - 0.05
+
+
+def test_bands_widen_two_values_per_tenfold_growth_past_100k_records() -> None:
+    assert [minhash_band_width(rows) for rows in (1_000, 100_000, 1_000_000, 10_000_000)] == [4, 4, 6, 8]
 
 
 def test_minhash_bands_join_typos_but_not_unrelated_records(spark: SparkSession) -> None:
@@ -560,32 +571,67 @@ def test_term_frequency_columns_are_the_skewed_ones() -> None:
     assert term_frequency_columns(costs, [_profile(0, "name", 20), _profile(1, "phone", 99)]) == [0]
 
 
+def _sampled_vectors(rng: np.random.Generator, probabilities: np.ndarray, size: int) -> np.ndarray:
+    return np.column_stack([rng.choice(4, size=size, p=column) for column in probabilities])
+
+
 def test_em_recovers_m_and_the_prior_from_comparison_vectors() -> None:
     rng = np.random.default_rng(3)
     m_true = np.array([[0.05, 0.05, 0.1, 0.8], [0.1, 0.1, 0.1, 0.7], [0.02, 0.03, 0.05, 0.9]])
     u = np.array([[0.9, 0.06, 0.03, 0.01], [0.8, 0.1, 0.06, 0.04], [0.95, 0.03, 0.015, 0.005]])
-    matches, non_matches = 3000, 27000
-    vectors = np.vstack(
-        [
-            np.column_stack([rng.choice(4, size=matches, p=m_true[c]) for c in range(3)]),
-            np.column_stack([rng.choice(4, size=non_matches, p=u[c]) for c in range(3)]),
-        ]
-    )
-    vectors[:50, 1] = -1  # a few nulls: ignored, not a level
-    m, prior, iterations = fit_m_and_prior(vectors, np.ones(len(vectors)), u)
-    assert prior == pytest.approx(0.1, abs=0.01)
-    assert np.abs(m - m_true).max() < 0.03
-    assert 1 < iterations < 100
+    levels = np.vstack([_sampled_vectors(rng, m_true, 3000), _sampled_vectors(rng, u, 27000)])
+    levels[:50, 1] = -1  # a few nulls: ignored, not a level
+    fitted = fit_m_and_priors(ComparisonVectors(np.zeros(len(levels), int), levels, np.ones(len(levels))), u)
+    assert fitted.prior == pytest.approx(0.1, abs=0.01)
+    assert fitted.rule_priors[0] == pytest.approx(fitted.prior)
+    assert np.abs(fitted.m - m_true).max() < 0.03
+    assert 1 < fitted.iterations < 100
+
+
+def test_em_learns_what_a_rule_makes_its_non_matches_agree_on() -> None:
+    """Rule 1 blocks on a column (masked, not shown) that implies column 0, as an email built
+    from the names implies the names: its 20,000 non-matches all agree on column 0. With one
+    u for every pair, that agreement is evidence and EM calls them matches; each rule's own u
+    learns it is not."""
+    rng = np.random.default_rng(5)
+    m_true = np.array([[0.2, 0.1, 0.1, 0.6], [0.05, 0.05, 0.1, 0.8], [0.02, 0.03, 0.05, 0.9], [0.1, 0.0, 0.0, 0.9]])
+    u = np.array([[0.98, 0.01, 0.005, 0.005], [0.9, 0.06, 0.03, 0.01], [0.95, 0.03, 0.015, 0.005], [0.8, 0, 0, 0.2]])
+    u = (u + 1e-4) / (u + 1e-4).sum(axis=1, keepdims=True)
+    implied = _sampled_vectors(rng, u, 20000)
+    implied[:, 0] = 3
+    levels = np.vstack([_sampled_vectors(rng, m_true, 2000), _sampled_vectors(rng, m_true, 500), implied])
+    rules = np.array([0] * 2000 + [1] * 20500)
+    vectors = ComparisonVectors(rules, levels, np.ones(len(levels)))
+
+    fitted = fit_m_and_priors(vectors, u)
+    assert fitted.prior == pytest.approx(2500 / 22500, abs=0.01)
+    assert fitted.rule_priors[1] == pytest.approx(500 / 20500, abs=0.01)
+    assert np.abs(fitted.m - m_true).max() < 0.05
+
+    one_u = fit_m_and_priors(vectors, u, rule_u_pseudo_pairs=1e12)  # every rule keeps the sampled u
+    assert one_u.prior > 0.5
 
 
 def test_comparison_vectors_leave_out_the_columns_a_pair_was_blocked_on(spark: SparkSession) -> None:
     levels = spark.createDataFrame(
-        [(0, 3, 0), (0, 3, 3), (1, 3, 0), (2, 2, 1)], f"rule int, {level_column(0)} int, {level_column(1)} int"
+        [(0, 3, 0, 2), (0, 3, 3, 3), (0, 3, 0, 3), (1, 1, 3, 3), (2, 2, 1, 0)],
+        f"rule int, {level_column(0)} int, {level_column(1)} int, {level_column(2)} int",
     )
-    vectors, counts = comparison_vectors(levels, 2, {0: (0,), 1: (0, 1)})
-    got = sorted((tuple(vector), count) for vector, count in zip(vectors.tolist(), counts.tolist(), strict=True))
-    # rule 0 fixes column 0, rule 1 both columns; rule 2 (a MinHash band, say) fixes nothing
-    assert got == [((-1, -1), 1.0), ((-1, 0), 1.0), ((-1, 3), 1.0), ((2, 1), 1.0)]
+    # rule 0 fixes column 0, rule 1 columns 1 and 2; rule 2 (a MinHash band, say) fixes nothing
+    vectors = comparison_vectors(levels, 3, {0: (0,), 1: (1, 2)})
+    got = sorted(
+        (rule, tuple(vector), count)
+        for rule, vector, count in zip(
+            vectors.rules.tolist(), vectors.levels.tolist(), vectors.counts.tolist(), strict=True
+        )
+    )
+    assert got == [
+        (0, (-1, 0, 2), 1.0),
+        (0, (-1, 0, 3), 1.0),
+        (0, (3, 3, 3), 1.0),  # rule 1 finds it too: neither rule's agreement made it a candidate
+        (1, (1, -1, -1), 1.0),
+        (2, (2, 1, 0), 1.0),
+    ]
 
 
 def test_u_probabilities_take_the_computed_exact_share() -> None:
@@ -638,7 +684,9 @@ def test_score_unsupervised_separates_duplicates_from_strangers(spark: SparkSess
     assert min(got[(a, b)] for a, b, _ in true_pairs) > 0.9
     assert max(got[(a, b)] for a, b, _ in strangers) < 0.1
     assert model.prior == pytest.approx(10 / 30, abs=0.05)
-    assert set(model.describe(["given", "surname", "dob"])["match_weights"]) == {"given", "surname", "dob"}
+    described = model.describe(["given", "surname", "dob"], ["exact:given"])
+    assert set(described["match_weights"]) == {"given", "surname", "dob"}
+    assert described["prior_per_rule"] == {"exact:given": pytest.approx(model.prior, abs=1e-6)}
 
 
 # ------------------------------------------------------------------------------------ cluster

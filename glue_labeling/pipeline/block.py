@@ -6,8 +6,9 @@ their keys are equal. Keys are 64-bit hashes, so blocks are counted and joined o
 kinds of rule:
   * exact rules: the normalized value of one column, or of a pair of columns;
   * MinHash bands (minhash.py): records whose character 3-grams overlap with Jaccard
-    similarity J share a band with probability about J**4, so duplicates with a typo in every
-    column still meet, while unrelated records almost never do.
+    similarity J share a band with probability about J**r (r = 4 up to 100k records, wider as
+    the table grows: minhash_band_width), so duplicates with a typo in every column still
+    meet, while unrelated records almost never do.
 
 Default rules come from the data, so a transform works with no tuning. Every candidate rule's
 cost is measured exactly in one aggregation over its keys (the pairs a block of n records
@@ -20,13 +21,14 @@ and reported: they are the skew that would make cost grow with the square of the
 from __future__ import annotations
 
 import dataclasses
+import math
 from functools import reduce
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from glue_labeling.pipeline import RECORD_ID, SOURCE
-from glue_labeling.pipeline.minhash import BAND_KEYS
+from glue_labeling.pipeline.minhash import BAND_KEYS, MIN_BAND_WIDTH
 from glue_labeling.pipeline.normalize import comparison_column, numeric_column
 
 DEFAULT_MAX_BLOCK_SIZE = 500
@@ -172,6 +174,17 @@ def minhash_bands(accuracy_cost_tradeoff: float) -> int:
     have Jaccard similarity 0.7 meet with probability 1-(1-0.7**4)**6 = 0.81, at 0.5 with 0.32,
     at 0.2 with 0.01."""
     return 4 + round(4 * accuracy_cost_tradeoff)
+
+
+def minhash_band_width(rows: int) -> int:
+    """Values per band: MIN_BAND_WIDTH up to 100k records, two more per tenfold growth. Unrelated
+    records that happen to share many 3-grams meet in a band with a probability that does not
+    shrink as the table grows, so their pairs grow with its square while the pair budget grows
+    with its size; at 1M records, bands of 4 values found 2M-6M pairs each, mostly strangers,
+    and only one band fit the budget. A value more per band divides those chance meetings by
+    about 1/J of the typical stranger pair (J around 0.3), so two per tenfold keep them in step
+    with the budget."""
+    return MIN_BAND_WIDTH + max(0, round(2 * math.log10(max(rows, 1) / 100_000)))
 
 
 def minhash_band_rules(bands: int) -> list[MinHashBandRule]:

@@ -3,10 +3,11 @@
 A record's text is the set of its character 3-grams (of the UTF-8 bytes), each tagged with its
 column, so "smith" as a street is not "smith" as a surname. Two records agree on a MinHash
 value with probability equal to the Jaccard similarity of their gram sets; a band is a few
-such values, so two records share a band key with probability about J**r (r values per band).
+such values, so two records share a band key with probability about J**r (r values per band,
+the band's width).
 
 One-permutation hashing (Li, Owen and Zhang, 2012): each gram is hashed once, the hash's high
-bits choose one of `bands * VALUES_PER_BAND` bins and the bin keeps its smallest low bits. This
+bits choose one of `bands * width` bins and the bin keeps its smallest low bits. This
 costs one hash per gram instead of one per gram and signature position, which is what makes
 blocking on MinHash affordable at millions of records. A bin no gram fell into borrows the
 value of the next non-empty bin to its right, offset by the distance (rotation densification,
@@ -26,7 +27,9 @@ from pyspark.sql.types import ArrayType, LongType
 from glue_labeling.pipeline.normalize import comparison_column
 
 GRAM_LENGTH = 3
-VALUES_PER_BAND = 4
+# The narrowest band: 4 values, so 3-gram sets with Jaccard similarity 0.75 (a typo or two in a
+# record's text) share a band with probability 0.32.
+MIN_BAND_WIDTH = 4
 BAND_KEYS = "_gl_bands"
 _EMPTY = np.iinfo(np.int64).max
 _LOW_32 = np.uint64(0xFFFFFFFF)
@@ -72,11 +75,11 @@ def gram_codes(texts: pd.Series, tag: int) -> tuple[np.ndarray, np.ndarray]:
     return codes, counts
 
 
-def band_keys(texts: list[pd.Series], bands: int) -> np.ndarray:
-    """(records, bands) int64 band keys of the records whose columns are `texts`; a record with
-    no gram at all gets no keys (its row is all _EMPTY)."""
+def band_keys(texts: list[pd.Series], bands: int, width: int = MIN_BAND_WIDTH) -> np.ndarray:
+    """(records, bands) int64 keys of bands of `width` values for the records whose columns are
+    `texts`; a record with no gram at all gets no keys (its row is all _EMPTY)."""
     records = len(texts[0])
-    bins = bands * VALUES_PER_BAND
+    bins = bands * width
     minimum = np.full(records * bins, _EMPTY, dtype=np.int64)
     for tag, column in enumerate(texts):
         codes, counts = gram_codes(column, tag)
@@ -88,9 +91,9 @@ def band_keys(texts: list[pd.Series], bands: int) -> np.ndarray:
     keys = np.full((records, bands), _EMPTY, dtype=np.int64)
     present = signature[:, 0] != _EMPTY
     if present.any():
-        banded = signature[present].reshape(-1, bands, VALUES_PER_BAND).astype(np.uint64)
+        banded = signature[present].reshape(-1, bands, width).astype(np.uint64)
         combined = np.zeros(banded.shape[:2], dtype=np.uint64)
-        for position in range(VALUES_PER_BAND):
+        for position in range(width):
             combined = _mix(combined ^ banded[:, :, position])
         keys[present] = combined.view(np.int64)
     return keys
@@ -110,15 +113,16 @@ def densified(signature: np.ndarray) -> np.ndarray:
     return filled
 
 
-def with_band_keys(records: DataFrame, columns: list[int], bands: int) -> DataFrame:
-    """Adds BAND_KEYS: `bands` MinHash band keys over the 3-grams of the listed normalized
-    columns, null when they hold no text (an empty key would put all such records in one block)."""
+def with_band_keys(records: DataFrame, columns: list[int], bands: int, width: int = MIN_BAND_WIDTH) -> DataFrame:
+    """Adds BAND_KEYS: `bands` MinHash keys of bands of `width` values over the 3-grams of the
+    listed normalized columns, null when they hold no text (an empty key would put all such
+    records in one block)."""
     if not columns:
         return records.withColumn(BAND_KEYS, F.lit(None).cast("array<bigint>"))
 
     @F.pandas_udf(ArrayType(LongType()))
     def keys_of(texts: pd.DataFrame) -> pd.Series:
-        keys = band_keys([texts[name] for name in texts.columns], bands)
+        keys = band_keys([texts[name] for name in texts.columns], bands, width)
         return pd.Series([None if row[0] == _EMPTY else row for row in keys])
 
     text: Column = F.struct(*[F.col(comparison_column(i)).alias(str(i)) for i in columns])

@@ -27,6 +27,7 @@ from glue_labeling.pipeline.block import (
     BlockingPlan,
     candidate_pairs,
     fuzzy_text_columns,
+    minhash_band_width,
     minhash_bands,
     plan_blocking,
     profile_columns,
@@ -137,7 +138,9 @@ def block_and_score(
     )
     rows = report.figures["records_read"]
     tradeoff = parameters.get("AccuracyCostTradeoff", 0.5)
-    records = with_band_keys(normalized, fuzzy_text_columns(profiles, rows), minhash_bands(tradeoff)).cache()
+    records = with_band_keys(
+        normalized, fuzzy_text_columns(profiles, rows), minhash_bands(tradeoff), minhash_band_width(rows)
+    ).cache()
     plan = report.stage(
         "plan_blocking",
         lambda: plan_blocking(records, profiles, rows, linkage, tradeoff, max_block_size),
@@ -166,11 +169,12 @@ def block_and_score(
         unsupervised, model = score_unsupervised(
             pairs, records, profiles, plan.single_column_costs(), plan.columns_fixed_by_rule(), rows, linkage
         )
+        described = model.describe(compared, [rule.name for rule in plan.rules])
         if labels is None:
-            return unsupervised, {"chosen": UNSUPERVISED, **model.describe(compared)}
+            return unsupervised, {"chosen": UNSUPERVISED, **described}
         choice = choose_scoring(labels, records, profiles, unsupervised, threshold)
         if choice.chosen == UNSUPERVISED:
-            return unsupervised, {**choice.describe(), **model.describe(compared)}
+            return unsupervised, {**choice.describe(), **described}
         supervised, classifier = score_supervised(unsupervised, records, profiles, labels)
         return supervised, {**choice.describe(), **classifier.describe(compared)}
 
