@@ -312,8 +312,8 @@ def test_band_keys_agree_about_as_often_as_the_gram_sets_overlap() -> None:
     assert (55 / 61) ** 8 - 0.05 < (wide == wide_typo).mean() < (keys == typo_keys).mean() - 0.05
 
 
-def test_bands_widen_two_values_per_tenfold_growth_past_100k_records() -> None:
-    assert [minhash_band_width(rows) for rows in (1_000, 100_000, 1_000_000, 10_000_000)] == [4, 4, 6, 8]
+def test_bands_widen_four_values_per_tenfold_growth_past_100k_records() -> None:
+    assert [minhash_band_width(rows) for rows in (1_000, 100_000, 1_000_000, 10_000_000)] == [4, 4, 8, 12]
 
 
 def test_minhash_bands_join_typos_but_not_unrelated_records(spark: SparkSession) -> None:

@@ -77,7 +77,7 @@ def match_threshold(precision_recall_tradeoff: float) -> float:
 class LabelingSetResult:
     location: str
     records: DataFrame  # the input with `_gl_id`, `_gl_source`
-    scored_pairs: DataFrame  # (id_l, id_r, rule, features, levels, match_score)
+    scored_pairs: DataFrame  # (id_l, id_r, rule, match_score)
     plan: BlockingPlan  # the rules chosen, and every oversized block dropped
 
 
@@ -110,7 +110,7 @@ class RunReport:
 class ScoredCandidates:
     records: DataFrame  # normalized, with `_gl_id`, `_gl_source` and the MinHash band keys
     plan: BlockingPlan
-    pairs: DataFrame  # (id_l, id_r, rule, features, levels, match_score)
+    pairs: DataFrame  # (id_l, id_r, rule, match_score), checkpointed
     threshold: float
     compared: list[str]  # the compared columns, in `_gl_n<i>` order
 
@@ -178,7 +178,17 @@ def block_and_score(
         supervised, classifier = score_supervised(unsupervised, records, profiles, labels)
         return supervised, {**choice.describe(), **classifier.describe(compared)}
 
-    scored, _model = report.stage("score", score, match_threshold=lambda _: threshold, model=lambda result: result[1])
+    def scored_pairs() -> tuple[DataFrame, dict[str, Any]]:
+        # Only the score goes on: clustering and sampling each read every pair, and a local
+        # checkpoint keeps whole rows (no column pruning), so reading the checkpointed features
+        # would deserialize every feature and level of every pair, and recompute the score, on
+        # each read.
+        scored, model = score()
+        return scored.select("id_l", "id_r", "rule", "match_score").localCheckpoint(), model
+
+    scored, _model = report.stage(
+        "score", scored_pairs, match_threshold=lambda _: threshold, model=lambda result: result[1]
+    )
     return ScoredCandidates(records, plan, scored, threshold, compared)
 
 
