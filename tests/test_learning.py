@@ -395,6 +395,8 @@ def test_a_ready_transform_s_labeling_set_comes_from_the_classifier_and_skips_la
     assert held_out_f1[CLASSIFIER] > held_out_f1[UNSUPERVISED]
     assert report["model"]["classifier"] == "logistic regression"
     assert report["model"]["training_pairs"] == len(CLEAN_LABELS)
+    # Blocking learned from the same labels: the report says what they cover.
+    assert report["blocking_rules_learned"]["labeled_matches"] == sum(m for _, _, m in CLEAN_LABELS)
     shown = {row.key for row in spark.read.option("header", "true").csv(f"{tmp_path / 'sets'}/{task_run_id}").collect()}
     assert shown
     assert not shown & {key for a, b, _ in CLEAN_LABELS for key in (a, b)}

@@ -33,9 +33,10 @@ from glue_labeling.pipeline.block import (
     with_rule_keys,
     without_oversized,
 )
-from glue_labeling.pipeline.classify import choose_scoring, labeled_records, score_supervised
+from glue_labeling.pipeline.classify import PairClassifier, choose_scoring, labeled_records, score_supervised
 from glue_labeling.pipeline.cluster import connected_components
-from glue_labeling.pipeline.fellegi_sunter import score_unsupervised
+from glue_labeling.pipeline.fellegi_sunter import FellegiSunterModel, score_unsupervised
+from glue_labeling.pipeline.learn_blocking import learn_rules, missed_matches
 from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables, with_record_id
 from glue_labeling.pipeline.minhash import with_band_keys
 from glue_labeling.pipeline.normalize import with_comparison_columns
@@ -112,6 +113,7 @@ class ScoredCandidates:
     pairs: DataFrame  # (id_l, id_r, rule, features, levels, match_score)
     threshold: float
     compared: list[str]  # the compared columns, in `_gl_n<i>` order
+    model: PairClassifier | FellegiSunterModel  # the model that scored `pairs`
 
 
 def block_and_score(
@@ -126,7 +128,8 @@ def block_and_score(
     (`report` has `records_read`). The score is the unsupervised model's, unless `labels`
     (stored labeled pairs) are given and a classifier trained on them beats it on held-out
     labels (choose_scoring); the report's `model` says which was chosen and the held-out F1 of
-    both."""
+    both. With `labels`, blocking also learns from them (learn_blocking.learn_rules; the
+    report's `blocking_rules_learned` says which rules and why)."""
     key = parameters["PrimaryKeyColumnName"]
     compared = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID, key)]
     # Cached: the profile reads it, then the MinHash band keys are built on it; uncached, every
@@ -145,6 +148,12 @@ def block_and_score(
         oversized_blocks=lambda plan: plan.oversized_report(limit=20),
     )
     normalized.unpersist()  # planning read every partition of `records`, so it is cached in full
+    if labels is not None:
+        plan = report.stage(
+            "learn_blocking",
+            lambda: learn_rules(records, plan, labels, rows, linkage, tradeoff, max_block_size),
+            blocking_rules_learned=lambda learning: learning.report(),
+        ).plan
     if not plan.rules:
         raise InputDataError("no column is informative enough to block on (all constant or mostly null)")
     pairs = report.stage(
@@ -162,20 +171,22 @@ def block_and_score(
         raise InputDataError("blocking found no candidate pairs: there is nothing to ask about")
     threshold = match_threshold(parameters.get("PrecisionRecallTradeoff", 0.5))
 
-    def score() -> tuple[DataFrame, dict[str, Any]]:
+    def score() -> tuple[DataFrame, dict[str, Any], PairClassifier | FellegiSunterModel]:
         unsupervised, model = score_unsupervised(
             pairs, records, profiles, plan.single_column_costs(), plan.columns_fixed_by_rule(), rows, linkage
         )
         if labels is None:
-            return unsupervised, {"chosen": UNSUPERVISED, **model.describe(compared)}
+            return unsupervised, {"chosen": UNSUPERVISED, **model.describe(compared)}, model
         choice = choose_scoring(labels, records, profiles, unsupervised, threshold)
         if choice.chosen == UNSUPERVISED:
-            return unsupervised, {**choice.describe(), **model.describe(compared)}
+            return unsupervised, {**choice.describe(), **model.describe(compared)}, model
         supervised, classifier = score_supervised(unsupervised, records, profiles, labels)
-        return supervised, {**choice.describe(), **classifier.describe(compared)}
+        return supervised, {**choice.describe(), **classifier.describe(compared)}, classifier
 
-    scored, _model = report.stage("score", score, match_threshold=lambda _: threshold, model=lambda result: result[1])
-    return ScoredCandidates(records, plan, scored, threshold, compared)
+    scored, _description, model = report.stage(
+        "score", score, match_threshold=lambda _: threshold, model=lambda result: result[1]
+    )
+    return ScoredCandidates(records, plan, scored, threshold, compared, model)
 
 
 def generate_labeling_set(
@@ -223,9 +234,31 @@ def generate_labeling_set(
         joined = loaded.join(shown, F.col(f"`{key}`").cast("string") == F.col("key"))
         return frozenset(labeled | {row[RECORD_ID] for row in joined.select(RECORD_ID).collect()})
 
+    missed = None
+    if isinstance(candidates.model, PairClassifier) and sampling.missed_share > 0:
+        # Only with the classifier: it scores any pair from the records alone (featured_pairs),
+        # as it scored its labels; the unsupervised score of a pair outside the candidates would
+        # need score_unsupervised's term frequencies and numeric scales joined on again.
+        missed = report.stage(
+            "probe",
+            lambda: missed_matches(
+                candidates.records,
+                candidates.plan,
+                scored,
+                candidates.model,
+                threshold,
+                report.figures["records_read"],
+                linkage,
+                sampling.seed,
+                max_block_size,
+            ).localCheckpoint(),
+            missed_pairs=lambda df: df.count(),
+        )
     sets = report.stage(
         "sample",
-        lambda: sample_labeling_sets(spark, scored, components, threshold, sampling, excluded_records()).cache(),
+        lambda: sample_labeling_sets(
+            spark, scored, components, threshold, sampling, excluded_records(), missed
+        ).cache(),
         labeling_sets=lambda df: df.select("labeling_set_id").distinct().count(),
         labeling_set_rows=lambda df: df.count(),
     )
