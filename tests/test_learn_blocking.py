@@ -167,3 +167,17 @@ def test_probe_pairs_are_the_unused_rules_pairs_not_already_candidates(spark: Sp
     # A budget of 1 pair in all: about 1 record in 10 sampled, and only the pairs they are in.
     thin = probe_pairs(records, plan, candidates, rows=1, linkage=False, seed=1, max_block_size=100)
     assert thin.count() < 4 and thin.subtract(got).count() == 0
+
+
+def test_linkage_probe_pairs_cross_the_two_tables(spark: SparkSession) -> None:
+    rows = [("a", 0, "berlin"), ("d", 0, "berlin"), ("b", 1, "berlin"), ("c", 1, "berlin"), ("e", 1, "oslo")]
+    frame = spark.createDataFrame(rows, f"key string, {SOURCE} int, _gl_n1 string")
+    records = with_record_id(frame, "key").withColumn("_gl_n0", F.col("key"))
+    ids = {row.key: row[RECORD_ID] for row in records.collect()}
+    candidates = spark.createDataFrame([(ids["a"], ids["b"])], "id_l long, id_r long")
+    plan = BlockingPlan([NAME], [(NAME, _cost(0), True), (CITY, _cost(4), False)], [])
+    got = probe_pairs(records, plan, candidates, rows=5, linkage=True, seed=1, max_block_size=100)
+    expected = spark.createDataFrame(
+        [(ids["a"], ids["c"], -1), (ids["d"], ids["b"], -1), (ids["d"], ids["c"], -1)], "id_l long, id_r long, rule int"
+    )
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
