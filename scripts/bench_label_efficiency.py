@@ -151,6 +151,7 @@ def run_strategy(
             "held_out_f1": model.get("held_out_f1"),
             "rules_learned": [r["rule"] for r in report.figures.get("blocking_rules_learned", {}).get("learned", [])],
             "rules_dropped": [r["rule"] for r in report.figures.get("blocking_rules_learned", {}).get("dropped", [])],
+            "probe_pairs": report.figures.get("probe_pairs"),
             "missed_pairs": report.figures.get("missed_pairs"),
             **scores,
             "seconds": round(sum(report.figures["stage_seconds"].values()), 1),

@@ -239,9 +239,9 @@ def generate_labeling_set(
         # Only with the classifier: it scores any pair from the records alone (featured_pairs),
         # as it scored its labels; the unsupervised score of a pair outside the candidates would
         # need score_unsupervised's term frequencies and numeric scales joined on again.
-        missed = report.stage(
-            "probe",
-            lambda: missed_matches(
+
+        def probe() -> tuple[DataFrame, int]:
+            found, probed = missed_matches(
                 candidates.records,
                 candidates.plan,
                 scored,
@@ -251,8 +251,14 @@ def generate_labeling_set(
                 linkage,
                 sampling.seed,
                 max_block_size,
-            ).localCheckpoint(),
-            missed_pairs=lambda df: df.count(),
+            )
+            return found.localCheckpoint(), probed
+
+        missed, _probed = report.stage(
+            "probe",
+            probe,
+            probe_pairs=lambda result: result[1],
+            missed_pairs=lambda result: result[0].count(),
         )
     sets = report.stage(
         "sample",
