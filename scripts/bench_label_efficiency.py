@@ -66,9 +66,12 @@ STRATEGIES = ("active", "random", "dedupe")
 
 
 def sampling(strategy: str, seed: int, sets: int) -> SamplingConfig:
-    """Sets of 10 to 14 rows; `random` takes every anchor by the exploration share."""
+    """Sets of 10 to 14 rows; `random` takes every anchor by the exploration share (none from
+    the pairs blocking misses: that is the model's choice, not chance)."""
     if strategy == "random":
-        return SamplingConfig(sets=sets, min_rows=10, max_rows=14, seed=seed, boundary_share=0.0, band_share=0.0)
+        return SamplingConfig(
+            sets=sets, min_rows=10, max_rows=14, seed=seed, boundary_share=0.0, band_share=0.0, missed_share=0.0
+        )
     return SamplingConfig(sets=sets, min_rows=10, max_rows=14, seed=seed)
 
 
@@ -146,6 +149,10 @@ def run_strategy(
             "labeled_pairs": stored.num_rows,
             "model": model["chosen"],
             "held_out_f1": model.get("held_out_f1"),
+            "rules_learned": [r["rule"] for r in report.figures.get("blocking_rules_learned", {}).get("learned", [])],
+            "rules_dropped": [r["rule"] for r in report.figures.get("blocking_rules_learned", {}).get("dropped", [])],
+            "probe_pairs": report.figures.get("probe_pairs"),
+            "missed_pairs": report.figures.get("missed_pairs"),
             **scores,
             "seconds": round(sum(report.figures["stage_seconds"].values()), 1),
         }

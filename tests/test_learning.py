@@ -42,7 +42,7 @@ from glue_labeling.pipeline.load import InputDataError, with_record_id
 from glue_labeling.pipeline.run import LABELED_PAIRS_SCHEMA, RunReport
 from glue_labeling.service import GlueLabelingService
 from glue_labeling.settings import Settings
-from glue_labeling.tasks.evaluate import split_labels
+from glue_labeling.tasks.evaluate import held_out_scores, split_labels
 
 PAIR_SCHEMA = "id_l long, id_r long, rule int"
 
@@ -293,6 +293,30 @@ def test_area_under_pr_curve_takes_tied_scores_together() -> None:
     assert (metrics["Precision"], metrics["Recall"], metrics["F1"]) == (0.0, 0.0, 0.0)
 
 
+def test_a_held_out_pair_blocking_does_not_propose_scores_zero(spark: SparkSession) -> None:
+    people = _people(spark)
+    ids = _ids(people)
+
+    def pair(a: str, b: str, score: float) -> tuple[int, int, float]:
+        return min(ids[a], ids[b]), max(ids[a], ids[b]), score
+
+    candidates = [pair("p1", "d1", 0.9), pair("p3", "p4", 0.7), pair("p6", "p7", 0.2)]  # p6/p7 unlabeled
+    scored = spark.createDataFrame(candidates, "id_l long, id_r long, match_score double")
+    # p2/d2 is no candidate pair; zz is not in the input, so p5/zz is not evaluated at all.
+    labels = _labels(spark, [("p1", "d1", True), ("p2", "d2", True), ("p3", "p4", False), ("p5", "zz", True)])
+    got = held_out_scores(labels, scored, people)
+    expected = spark.createDataFrame([(0.9, True), (0.0, True), (0.7, False)], "match_score double, is_match boolean")
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+    # At 0.5: p1/d1 found, p2/d2 missed by blocking (a false negative), p3/p4 a false positive.
+    metrics = find_matches_metrics([(r.match_score, r.is_match) for r in got.collect()], 0.5, {})
+    assert metrics["ConfusionMatrix"] == {
+        "NumTruePositives": 1,
+        "NumFalsePositives": 1,
+        "NumTrueNegatives": 0,
+        "NumFalseNegatives": 1,
+    }
+
+
 def test_the_held_out_split_is_deterministic_and_about_a_quarter() -> None:
     pairs = [(0, f"k{i}", 0, f"k{i + 1}") for i in range(2000)]
     held = [is_held_out(*pair) for pair in pairs]
@@ -374,6 +398,11 @@ def test_evaluation_needs_a_ready_transform_then_fills_evaluation_metrics(
     assert sum(confusion.values()) == len(held_out)
     assert metrics["F1"] == pytest.approx(1.0)
     assert {c["ColumnName"] for c in metrics["ColumnImportances"]} == set(COLUMNS)
+    # The figures are those of the model the training labels choose, as FindMatches would.
+    report = json.loads(service.ledger.get(task_run_id)["run_report"])
+    assert report["evaluated_model"] == report["model"]["chosen"]
+    assert report["held_out_labels"] == len(held_out)
+    assert report["training_labels"] == len(labels) - len(held_out)
 
 
 def test_a_ready_transform_s_labeling_set_is_scored_by_the_better_model_and_skips_labeled_records(
@@ -394,6 +423,8 @@ def test_a_ready_transform_s_labeling_set_is_scored_by_the_better_model_and_skip
     assert report["model"]["held_out_pairs"] == len(CLEAN_LABELS)
     assert held_out_f1 == {UNSUPERVISED: 1.0, CLASSIFIER: 1.0}
     assert report["model"]["chosen"] == UNSUPERVISED
+    # Blocking learned from the same labels: the report says what they cover.
+    assert report["blocking_rules_learned"]["labeled_matches"] == sum(m for _, _, m in CLEAN_LABELS)
     shown = {row.key for row in spark.read.option("header", "true").csv(f"{tmp_path / 'sets'}/{task_run_id}").collect()}
     assert shown
     assert not shown & {key for a, b, _ in CLEAN_LABELS for key in (a, b)}

@@ -993,3 +993,25 @@ def test_write_labeling_set_s3(spark: SparkSession, s3: Any) -> None:
             "labeling_set=set-002",
         }
         _check_written(_parse(csvs()), set_count=2)
+
+
+def test_sample_labeling_sets_asks_about_missed_pairs_as_groups(spark: SparkSession) -> None:
+    rng = random.Random(5)
+    pairs = sorted({tuple(sorted(rng.sample(range(1, 31), 2))) for _ in range(60)})
+    pairs_scores = [(left, right, 0, round(rng.random(), 3)) for left, right in pairs]
+    scored = spark.createDataFrame(pairs_scores, "id_l long, id_r long, rule int, match_score double")
+    components = spark.createDataFrame(_components(pairs_scores, 0.85), "id long, component long")
+    # Two pairs blocking did not propose that the model calls matches; records 100..103 are in no candidate pair.
+    missed = spark.createDataFrame([(100, 101, 0.97), (102, 103, 0.9)], "id_l long, id_r long, match_score double")
+    config = SamplingConfig(sets=3, min_rows=4, max_rows=6, seed=3, missed_share=0.3)
+
+    rows = sample_labeling_sets(spark, scored, components, 0.85, config, missed=missed).collect()
+    set_of = {r[RECORD_ID]: r.labeling_set_id for r in rows}
+    assert set_of[100] == set_of[101] and set_of[102] == set_of[103]
+    assert len(set_of) == len(rows)  # no record twice
+    without = {r[RECORD_ID] for r in sample_labeling_sets(spark, scored, components, 0.85, config).collect()}
+    assert not without & {100, 101, 102, 103}
+    excluded = sample_labeling_sets(spark, scored, components, 0.85, config, frozenset({101}), missed).collect()
+    assert not {r[RECORD_ID] for r in excluded} & {100, 101}
+    with pytest.raises(ValueError):
+        SamplingConfig(missed_share=1.0)

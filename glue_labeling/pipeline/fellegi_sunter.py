@@ -128,6 +128,15 @@ class FellegiSunterModel:
             },
         }
 
+    def column_importances(self, names: list[str]) -> dict[str, float]:
+        """Each compared column's share of the total span of match weights (its weight at its
+        most telling level less its weight at its least): how far the column can move a pair's
+        log-odds, the unsupervised counterpart of PairClassifier.column_importances."""
+        weights = self.weights()
+        spans = [float(np.ptp(weights[i])) for i in range(len(names))]
+        total = sum(spans) or 1.0
+        return {name: span / total for name, span in zip(names, spans, strict=True)}
+
     def match_probability(self, column_count: int) -> Column:
         """The pair's match probability, from its `_gl_lvl<i>` (and, for term-frequency
         columns, both sides' `_gl_tf<i>`)."""

@@ -34,9 +34,10 @@ from glue_labeling.pipeline.block import (
     with_rule_keys,
     without_oversized,
 )
-from glue_labeling.pipeline.classify import choose_scoring, labeled_records, score_supervised
+from glue_labeling.pipeline.classify import PairClassifier, choose_scoring, labeled_records, score_supervised
 from glue_labeling.pipeline.cluster import connected_components
-from glue_labeling.pipeline.fellegi_sunter import score_unsupervised
+from glue_labeling.pipeline.fellegi_sunter import FellegiSunterModel, score_unsupervised
+from glue_labeling.pipeline.learn_blocking import learn_rules, missed_matches
 from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables, with_record_id
 from glue_labeling.pipeline.minhash import with_band_keys
 from glue_labeling.pipeline.normalize import with_comparison_columns
@@ -113,6 +114,7 @@ class ScoredCandidates:
     pairs: DataFrame  # (id_l, id_r, rule, match_score), checkpointed
     threshold: float
     compared: list[str]  # the compared columns, in `_gl_n<i>` order
+    model: PairClassifier | FellegiSunterModel  # the model that scored `pairs`
 
 
 def block_and_score(
@@ -127,7 +129,8 @@ def block_and_score(
     (`report` has `records_read`). The score is the unsupervised model's, unless `labels`
     (stored labeled pairs) are given and a classifier trained on them beats it on held-out
     labels (choose_scoring); the report's `model` says which was chosen and the held-out F1 of
-    both."""
+    both. With `labels`, blocking also learns from them (learn_blocking.learn_rules; the
+    report's `blocking_rules_learned` says which rules and why)."""
     key = parameters["PrimaryKeyColumnName"]
     compared = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID, key)]
     # Cached: the profile reads it, then the MinHash band keys are built on it; uncached, every
@@ -148,6 +151,12 @@ def block_and_score(
         oversized_blocks=lambda plan: plan.oversized_report(limit=20),
     )
     normalized.unpersist()  # planning read every partition of `records`, so it is cached in full
+    if labels is not None:
+        plan = report.stage(
+            "learn_blocking",
+            lambda: learn_rules(records, plan, labels, rows, linkage, tradeoff, max_block_size),
+            blocking_rules_learned=lambda learning: learning.report(),
+        ).plan
     if not plan.rules:
         raise InputDataError("no column is informative enough to block on (all constant or mostly null)")
     pairs = report.stage(
@@ -165,31 +174,31 @@ def block_and_score(
         raise InputDataError("blocking found no candidate pairs: there is nothing to ask about")
     threshold = match_threshold(parameters.get("PrecisionRecallTradeoff", 0.5))
 
-    def score() -> tuple[DataFrame, dict[str, Any]]:
+    def score() -> tuple[DataFrame, dict[str, Any], PairClassifier | FellegiSunterModel]:
         unsupervised, model = score_unsupervised(
             pairs, records, profiles, plan.single_column_costs(), plan.columns_fixed_by_rule(), rows, linkage
         )
         described = model.describe(compared, [rule.name for rule in plan.rules])
         if labels is None:
-            return unsupervised, {"chosen": UNSUPERVISED, **described}
+            return unsupervised, {"chosen": UNSUPERVISED, **described}, model
         choice = choose_scoring(labels, records, profiles, unsupervised, threshold)
         if choice.chosen == UNSUPERVISED:
-            return unsupervised, {**choice.describe(), **described}
+            return unsupervised, {**choice.describe(), **described}, model
         supervised, classifier = score_supervised(unsupervised, records, profiles, labels)
-        return supervised, {**choice.describe(), **classifier.describe(compared)}
+        return supervised, {**choice.describe(), **classifier.describe(compared)}, classifier
 
-    def scored_pairs() -> tuple[DataFrame, dict[str, Any]]:
+    def scored_pairs() -> tuple[DataFrame, dict[str, Any], PairClassifier | FellegiSunterModel]:
         # Only the score goes on: clustering and sampling each read every pair, and a local
         # checkpoint keeps whole rows (no column pruning), so reading the checkpointed features
         # would deserialize every feature and level of every pair, and recompute the score, on
         # each read.
-        scored, model = score()
-        return scored.select("id_l", "id_r", "rule", "match_score").localCheckpoint(), model
+        scored, described, model = score()
+        return scored.select("id_l", "id_r", "rule", "match_score").localCheckpoint(), described, model
 
-    scored, _model = report.stage(
+    scored, _description, model = report.stage(
         "score", scored_pairs, match_threshold=lambda _: threshold, model=lambda result: result[1]
     )
-    return ScoredCandidates(records, plan, scored, threshold, compared)
+    return ScoredCandidates(records, plan, scored, threshold, compared, model)
 
 
 def generate_labeling_set(
@@ -237,9 +246,37 @@ def generate_labeling_set(
         joined = loaded.join(shown, F.col(f"`{key}`").cast("string") == F.col("key"))
         return frozenset(labeled | {row[RECORD_ID] for row in joined.select(RECORD_ID).collect()})
 
+    missed = None
+    if isinstance(candidates.model, PairClassifier) and sampling.missed_share > 0:
+        # Only with the classifier: it scores any pair from the records alone (featured_pairs),
+        # as it scored its labels; the unsupervised score of a pair outside the candidates would
+        # need score_unsupervised's term frequencies and numeric scales joined on again.
+
+        def probe() -> tuple[DataFrame, int]:
+            found, probed = missed_matches(
+                candidates.records,
+                candidates.plan,
+                scored,
+                candidates.model,
+                threshold,
+                report.figures["records_read"],
+                linkage,
+                sampling.seed,
+                max_block_size,
+            )
+            return found.localCheckpoint(), probed
+
+        missed, _probed = report.stage(
+            "probe",
+            probe,
+            probe_pairs=lambda result: result[1],
+            missed_pairs=lambda result: result[0].count(),
+        )
     sets = report.stage(
         "sample",
-        lambda: sample_labeling_sets(spark, scored, components, threshold, sampling, excluded_records()).cache(),
+        lambda: sample_labeling_sets(
+            spark, scored, components, threshold, sampling, excluded_records(), missed
+        ).cache(),
         labeling_sets=lambda df: df.select("labeling_set_id").distinct().count(),
         labeling_set_rows=lambda df: df.count(),
     )

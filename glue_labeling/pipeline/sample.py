@@ -6,7 +6,10 @@ strongest candidate neighbours. One answer then labels every pair inside the gro
 
 Anchors are drawn by a configurable mix: mostly from pairs nearest the decision threshold
 (where a label teaches the most), some spread across score bands (so the model sees the whole
-range), a little at random (exploration). At most one anchor per component, no record twice in
+range), a little at random (exploration). When a trained model is in use, a small share comes
+from the pairs it would call matches that blocking misses (learn_blocking.probe_pairs): only a
+label can show blocking a match it does not find, and the rules learned from labels are how
+blocking finds them next time. At most one anchor per component, no record twice in
 one run. Spark ranks and filters; only the bounded short list (a few hundred anchors and their
 neighbours) reaches the driver, where groups are packed into sets deterministically.
 """
@@ -40,15 +43,23 @@ class SamplingConfig:
     # match. Clear non-matches teach little, and padding groups with them would bury the
     # matches a first round must show.
     neighbour_floor: float = 0.01
+    # Share of anchors from `missed` pairs (sample_labeling_sets), taken from the other sources
+    # in proportion; only when such pairs are given.
+    missed_share: float = 0.1
 
     def __post_init__(self) -> None:
         # min_rows < max_rows leaves room for a group of two in any set not yet full.
         if not 2 <= self.min_rows < self.max_rows <= MAX_ROWS_PER_SET:
             raise ValueError(f"need 2 <= min_rows < max_rows <= {MAX_ROWS_PER_SET}")
+        if not 0.0 <= self.missed_share < 1.0:
+            raise ValueError("need 0 <= missed_share < 1")
 
 
-def _ranked_anchors(scored: DataFrame, threshold: float, config: SamplingConfig, excluded: frozenset[int]) -> list[int]:
-    """Anchor ids in the order the mix wants them: boundary, bands, exploration interleaved."""
+def _ranked_anchors(
+    scored: DataFrame, threshold: float, config: SamplingConfig, excluded: frozenset[int], missed: DataFrame | None
+) -> list[int]:
+    """Anchor ids in the order the mix wants them: boundary, bands, exploration (and missed
+    pairs, if given) interleaved."""
     # More than needed: some are skipped as duplicates or used records, and groups of likely
     # matches are small (two or three rows), so a set takes several.
     wanted = config.sets * 12
@@ -73,10 +84,23 @@ def _ranked_anchors(scored: DataFrame, threshold: float, config: SamplingConfig,
     ]
     explore = [r.id for r in per_record.orderBy("tiebreak").limit(wanted).collect()]
     per_record.unpersist()
-    return interleave(
-        [boundary, banded, explore],
-        [config.boundary_share, config.band_share, 1.0 - config.boundary_share - config.band_share],
-    )
+    sources = [boundary, banded, explore]
+    shares = [config.boundary_share, config.band_share, 1.0 - config.boundary_share - config.band_share]
+    if missed is not None:
+        sources.append(_missed_anchors(missed, config, excluded, wanted))
+        shares = [share * (1.0 - config.missed_share) for share in shares] + [config.missed_share]
+    return interleave(sources, shares)
+
+
+def _missed_anchors(missed: DataFrame, config: SamplingConfig, excluded: frozenset[int], wanted: int) -> list[int]:
+    """One record of each missed pair, likeliest matches first: the pair is then its group."""
+    return [
+        r.id_l
+        for r in missed.where(~F.col("id_l").isin(list(excluded)) & ~F.col("id_r").isin(list(excluded)))
+        .orderBy(F.desc("match_score"), F.xxhash64("id_l", "id_r", F.lit(config.seed)))
+        .limit(wanted)
+        .collect()
+    ]
 
 
 def interleave(sources: list[list[int]], shares: list[float]) -> list[int]:
@@ -146,13 +170,19 @@ def sample_labeling_sets(
     threshold: float,
     config: SamplingConfig,
     excluded: frozenset[int] = frozenset(),
+    missed: DataFrame | None = None,
 ) -> DataFrame:
     """(labeling_set_id, _gl_id) for the chosen records; `excluded` records (shown in an earlier
-    round) are neither anchors nor neighbours."""
-    anchors = list(dict.fromkeys(_ranked_anchors(scored, threshold, config, excluded)))  # first place of each
+    round) are neither anchors nor neighbours. `missed`: pairs (id_l, id_r, match_score) that
+    are not in `scored`, scored by the same model at or above the threshold; a share of the
+    anchors (config.missed_share) comes from them, and they count as the anchors' neighbours."""
+    anchors = list(dict.fromkeys(_ranked_anchors(scored, threshold, config, excluded, missed)))  # first place of each
     anchor_frame = spark.createDataFrame([(a,) for a in anchors], "anchor long")
-    edges = scored.select(F.col("id_l").alias("anchor"), F.col("id_r").alias("other"), "match_score").unionByName(
-        scored.select(F.col("id_r").alias("anchor"), F.col("id_l").alias("other"), "match_score")
+    pairs = scored.select("id_l", "id_r", "match_score")
+    if missed is not None:
+        pairs = pairs.unionByName(missed.select("id_l", "id_r", "match_score"))
+    edges = pairs.select(F.col("id_l").alias("anchor"), F.col("id_r").alias("other"), "match_score").unionByName(
+        pairs.select(F.col("id_r").alias("anchor"), F.col("id_l").alias("other"), "match_score")
     )
     rows = (
         edges.join(F.broadcast(anchor_frame), "anchor")

@@ -1,10 +1,15 @@
-"""EVALUATION (StartMLEvaluationTaskRun): train the classifier on most of the labeled pairs,
-score the held-out rest, and record FindMatchesMetrics, which GetMLTransform then returns.
+"""EVALUATION (StartMLEvaluationTaskRun): run the transform as FindMatches would with most of the
+labeled pairs, and measure it on the held-out rest; record FindMatchesMetrics, which
+GetMLTransform then returns.
 
 The held-out pairs are chosen by a hash of the pair (glue_labeling.labels.metrics), the same
-every time. Held-out pairs are featurized from the input records as training pairs are, so the
-figures measure the classifier FindMatches and the labeling job use, at the transform's own
-PrecisionRecallTradeoff threshold. The metrics go to the run's report (`find_matches_metrics`).
+every time. The training labels go through block_and_score exactly as FindMatches' labels do:
+blocking learns from them, and the classifier trained on them scores only if it beats the
+unsupervised model on them (choose_scoring). So the figures are those of the model that would
+actually be used (the report's `evaluated_model`: `unsupervised` or `classifier`), at the
+transform's own PrecisionRecallTradeoff threshold; and, as in that choice, a held-out pair that
+blocking does not propose scores 0: FindMatches would not join it. The metrics go to the run's
+report (`find_matches_metrics`).
 """
 
 from __future__ import annotations
@@ -13,17 +18,15 @@ import logging
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from glue_labeling.catalog import LocalCatalog
 from glue_labeling.labels.metrics import find_matches_metrics, is_held_out
 from glue_labeling.labels.store import LabelStore
-from glue_labeling.pipeline import RECORD_ID, SOURCE
-from glue_labeling.pipeline.block import profile_columns
-from glue_labeling.pipeline.classify import PairClassifier, labeled_features, train
-from glue_labeling.pipeline.fellegi_sunter import multi_word_columns
+from glue_labeling.pipeline import RECORD_ID
+from glue_labeling.pipeline.classify import labeled_pair_ids
 from glue_labeling.pipeline.load import InputDataError, load_tables, with_record_id
-from glue_labeling.pipeline.normalize import with_comparison_columns
-from glue_labeling.pipeline.run import LABELED_PAIRS_SCHEMA, RunReport, match_threshold
+from glue_labeling.pipeline.run import LABELED_PAIRS_SCHEMA, RunReport, block_and_score
 from glue_labeling.settings import Settings
 
 log = logging.getLogger("glue_labeling.evaluate")
@@ -44,40 +47,56 @@ def split_labels(pairs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], lis
     return training, test
 
 
+def held_out_scores(labels: DataFrame, scored: DataFrame, records: DataFrame) -> DataFrame:
+    """(match_score, is_match) of each labeled pair (LABELED_PAIRS_SCHEMA) whose records are both
+    in `records`: its score among the `scored` candidate pairs, 0 if blocking did not propose it."""
+    ids = records.select(F.col(RECORD_ID).alias("id"))
+    present = (
+        labeled_pair_ids(labels)
+        .join(ids.withColumnRenamed("id", "id_l"), "id_l", "left_semi")
+        .join(ids.withColumnRenamed("id", "id_r"), "id_r", "left_semi")
+    )
+    return present.join(scored.select("id_l", "id_r", "match_score"), ["id_l", "id_r"], "left").select(
+        F.coalesce(F.col("match_score"), F.lit(0.0)).alias("match_score"), "is_match"
+    )
+
+
 def evaluation_task(
     spark: SparkSession, settings: Settings, run: dict[str, Any], transform: dict[str, Any], report: RunReport
 ) -> dict[str, Any]:
     parameters = transform["Parameters"]["FindMatchesParameters"]
     key = parameters["PrimaryKeyColumnName"]
+    tables = transform["InputRecordTables"]
     training, test = split_labels(LabelStore(settings, run["transform_id"]).pairs().select(PAIR_COLUMNS).to_pylist())
+
+    def frame(pairs: list[dict[str, Any]]) -> DataFrame:
+        return spark.createDataFrame([tuple(p[c] for c in PAIR_COLUMNS) for p in pairs], LABELED_PAIRS_SCHEMA)
+
     loaded = report.stage(
         "load",
-        lambda: with_record_id(load_tables(spark, transform["InputRecordTables"], LocalCatalog(settings)), key).cache(),
+        lambda: with_record_id(load_tables(spark, tables, LocalCatalog(settings)), key).cache(),
         records_read=lambda df: df.count(),
     )
-    compared = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID, key)]
-    records = with_comparison_columns(loaded, compared)
-    multi_word = multi_word_columns(profile_columns(records, compared))
-
-    def featured(pairs: list[dict[str, Any]]) -> DataFrame:
-        labels = spark.createDataFrame([tuple(p[c] for c in PAIR_COLUMNS) for p in pairs], LABELED_PAIRS_SCHEMA)
-        return labeled_features(labels, records, len(compared), multi_word)
-
-    classifier: PairClassifier = report.stage(
-        "train",
-        lambda: train(featured(training), len(compared), multi_word),
-        training_pairs=lambda model: model.training_pairs,
-    )
-    threshold = match_threshold(parameters.get("PrecisionRecallTradeoff", 0.5))
+    candidates = block_and_score(loaded, parameters, len(tables) == 2, report, frame(training))
     metrics = report.stage(
         "evaluate",
         lambda: find_matches_metrics(
-            [(row.match_score, row.is_match) for row in classifier.with_match_score(featured(test)).collect()],
-            threshold,
-            classifier.column_importances(compared),
+            [
+                (row.match_score, row.is_match)
+                for row in held_out_scores(frame(test), candidates.pairs, loaded).collect()
+            ],
+            candidates.threshold,
+            candidates.model.column_importances(candidates.compared),
         ),
-        held_out_pairs=lambda _: len(test),
+        evaluated_model=lambda _: report.figures["model"]["chosen"],
+        training_labels=lambda _: len(training),
+        held_out_labels=lambda _: len(test),
         find_matches_metrics=lambda found: found,
     )
-    log.info("evaluated on %d held-out pairs: F1 %.3f", len(test), metrics["F1"])
+    log.info(
+        "evaluated the %s model on %d held-out pairs: F1 %.3f",
+        report.figures["model"]["chosen"],
+        len(test),
+        metrics["F1"],
+    )
     return {"records_read": report.figures["records_read"]}
