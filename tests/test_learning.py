@@ -24,6 +24,7 @@ from glue_labeling.labels.metrics import (
     find_matches_metrics,
     is_held_out,
     label_fold,
+    sign_test_p_value,
 )
 from glue_labeling.labels.store import LABELS_SCHEMA
 from glue_labeling.pipeline import RECORD_ID, SOURCE
@@ -129,17 +130,27 @@ def test_score_supervised_learns_from_labels_and_scores_unlabeled_candidates(spa
 
 def test_choose_model_takes_the_classifier_only_when_it_beats_the_unsupervised_model() -> None:
     # (unsupervised, classifier, is_match). At 0.5 the unsupervised model misses one match of
-    # three and calls one non-match: F1 2/3; the classifier gets all four right: F1 1.
-    classifier_better = [(0.9, 0.8, True), (0.4, 0.7, True), (0.95, 0.9, True), (0.6, 0.1, False)]
-    assert choose_model(classifier_better, 0.5) == ModelChoice(CLASSIFIER, 4, pytest.approx(2 / 3), 1.0)
+    # three and calls one non-match: F1 2/3; the classifier gets all four right: F1 1. Three
+    # such groups: the classifier alone is right on 6 pairs, the unsupervised model alone on
+    # none; 6 heads in 6 flips has probability 1/64, under the 5% level.
+    classifier_better = [(0.9, 0.8, True), (0.4, 0.7, True), (0.95, 0.9, True), (0.6, 0.1, False)] * 3
+    assert choose_model(classifier_better, 0.5) == ModelChoice(CLASSIFIER, 12, pytest.approx(2 / 3), 1.0, 6, 0)
     swapped = [(c, u, m) for u, c, m in classifier_better]
-    assert choose_model(swapped, 0.5) == ModelChoice(UNSUPERVISED, 4, 1.0, pytest.approx(2 / 3))
+    assert choose_model(swapped, 0.5) == ModelChoice(UNSUPERVISED, 12, 1.0, pytest.approx(2 / 3), 0, 6)
+    # One group: a better F1 on 2 disagreements (probability 1/4 by chance) is not enough.
+    assert choose_model(classifier_better[:4], 0.5).chosen == UNSUPERVISED
     # A tie keeps the unsupervised model, however the probabilities differ off the threshold.
     tie = [(0.99, 0.6, True), (0.01, 0.4, False)]
-    assert choose_model(tie, 0.5).chosen == UNSUPERVISED
+    assert choose_model(tie, 0.5) == ModelChoice(UNSUPERVISED, 2, 1.0, 1.0, 0, 0)
     # The threshold decides: at 0.9 the classifier misses two matches (0.8, 0.7; F1 0.5), the
     # unsupervised model one (0.4; F1 0.8).
-    assert choose_model(classifier_better, 0.9) == ModelChoice(UNSUPERVISED, 4, pytest.approx(0.8), 0.5)
+    assert choose_model(classifier_better, 0.9).chosen == UNSUPERVISED
+
+
+def test_the_sign_test_p_value() -> None:
+    assert sign_test_p_value(0, 0) == 1.0
+    assert sign_test_p_value(5, 0) == pytest.approx(1 / 32)
+    assert sign_test_p_value(5, 1) == pytest.approx(7 / 64)  # 5 or 6 heads of 6
 
 
 def test_the_spark_label_fold_is_the_python_one(spark: SparkSession) -> None:
@@ -175,8 +186,8 @@ def test_choose_scoring_keeps_a_perfect_unsupervised_model_and_drops_a_useless_o
 
     # Out of fold, the classifier separates typo copies from neighbours too: a tie, so the
     # perfect unsupervised model stays; the useless one (it matches nothing: F1 0) goes.
-    assert perfect == ModelChoice(UNSUPERVISED, len(CHOICE_LABELS), 1.0, 1.0)
-    assert useless == ModelChoice(CLASSIFIER, len(CHOICE_LABELS), 0.0, 1.0)
+    assert perfect == ModelChoice(UNSUPERVISED, len(CHOICE_LABELS), 1.0, 1.0, 0, 0)
+    assert useless == ModelChoice(CLASSIFIER, len(CHOICE_LABELS), 0.0, 1.0, 12, 0)
 
 
 def test_a_labeled_pair_blocking_misses_counts_as_a_non_match_for_both_models(spark: SparkSession) -> None:
@@ -190,7 +201,7 @@ def test_a_labeled_pair_blocking_misses_counts_as_a_non_match_for_both_models(sp
     choice = choose_scoring(_labels(spark, CHOICE_LABELS), records, PROFILES, without_six, 0.5)
 
     # Both recall 6 of the 12 matches, precision 1: F1 2/3 each, and the tie keeps unsupervised.
-    assert choice == ModelChoice(UNSUPERVISED, len(CHOICE_LABELS), pytest.approx(2 / 3), pytest.approx(2 / 3))
+    assert choice == ModelChoice(UNSUPERVISED, len(CHOICE_LABELS), pytest.approx(2 / 3), pytest.approx(2 / 3), 0, 0)
 
 
 # ------------------------------------------------------------------------------- find matches
