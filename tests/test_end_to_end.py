@@ -106,7 +106,7 @@ def test_cli_generates_a_labeling_set(spark, settings: Settings, people_table: s
         timeout=400,
     )
     log = Path(settings.logs_dir / f"{run_id}.log")
-    assert completed.returncode == 0, completed.stdout + log.read_text()[-3000:]
+    assert completed.returncode == 0, completed.stdout + completed.stderr[-3000:] + log.read_text()[-3000:]
     statuses = [json.loads(line)["Status"] for line in completed.stdout.splitlines() if line.startswith('{"TaskRunId"')]
     assert statuses[-1] == "SUCCEEDED" and "RUNNING" in statuses
 
