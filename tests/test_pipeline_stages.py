@@ -809,13 +809,23 @@ def _components(scored: list[tuple[int, int, int, float]], threshold: float) -> 
     return [(node, root(node)) for node in parent]
 
 
-def test_sample_labeling_sets_is_deterministic(spark: SparkSession) -> None:
-    rng = random.Random(5)
-    pairs = sorted({tuple(sorted(rng.sample(range(1, 31), 2))) for _ in range(60)})
+def _random_scored_pairs(
+    spark: SparkSession, seed: int, records: int, draws: int, threshold: float
+) -> tuple[list[tuple[int, int, int, float]], DataFrame, DataFrame]:
+    """`draws` random pairs among records 1..records with random scores: (the pairs as tuples,
+    the scored pairs frame, its components at `threshold`)."""
+    rng = random.Random(seed)
+    pairs = sorted({tuple(sorted(rng.sample(range(1, records + 1), 2))) for _ in range(draws)})
     pairs_scores = [(left, right, 0, round(rng.random(), 3)) for left, right in pairs]
-    scored = spark.createDataFrame(pairs_scores, "id_l long, id_r long, rule int, match_score double").repartition(2)
-    threshold = 0.85
+    scored = spark.createDataFrame(pairs_scores, "id_l long, id_r long, rule int, match_score double")
     components = spark.createDataFrame(_components(pairs_scores, threshold), "id long, component long")
+    return pairs_scores, scored, components
+
+
+def test_sample_labeling_sets_is_deterministic(spark: SparkSession) -> None:
+    threshold = 0.85
+    pairs, scored, components = _random_scored_pairs(spark, seed=5, records=30, draws=60, threshold=threshold)
+    scored = scored.repartition(2)
     config = SamplingConfig(sets=3, min_rows=4, max_rows=6, seed=3)
 
     first = sample_labeling_sets(spark, scored, components, threshold, config)
@@ -826,7 +836,7 @@ def test_sample_labeling_sets_is_deterministic(spark: SparkSession) -> None:
     assert first.columns == ["labeling_set_id", RECORD_ID]
     ids = [r[RECORD_ID] for r in rows]
     assert len(ids) == len(set(ids))
-    assert set(ids) <= {i for pair in pairs for i in pair}
+    assert set(ids) <= {i for left, right, _rule, _score in pairs for i in (left, right)}
     sizes = {s: sum(r.labeling_set_id == s for r in rows) for s in {r.labeling_set_id for r in rows}}
     assert sorted(sizes) == [f"set-00{n}" for n in range(1, len(sizes) + 1)]
     assert 1 <= len(sizes) <= config.sets
@@ -836,11 +846,7 @@ def test_sample_labeling_sets_is_deterministic(spark: SparkSession) -> None:
 
 
 def test_sample_labeling_sets_never_shows_excluded_records(spark: SparkSession) -> None:
-    rng = random.Random(8)
-    pairs = sorted({tuple(sorted(rng.sample(range(1, 41), 2))) for _ in range(120)})
-    pairs_scores = [(left, right, 0, round(rng.random(), 3)) for left, right in pairs]
-    scored = spark.createDataFrame(pairs_scores, "id_l long, id_r long, rule int, match_score double")
-    components = spark.createDataFrame(_components(pairs_scores, 0.9), "id long, component long")
+    _, scored, components = _random_scored_pairs(spark, seed=8, records=40, draws=120, threshold=0.9)
     config = SamplingConfig(sets=3, min_rows=4, max_rows=6, seed=3)
     first = {r[RECORD_ID] for r in sample_labeling_sets(spark, scored, components, 0.5, config).collect()}
     second = sample_labeling_sets(spark, scored, components, 0.5, config, excluded=frozenset(first)).collect()
@@ -996,11 +1002,7 @@ def test_write_labeling_set_s3(spark: SparkSession, s3: Any) -> None:
 
 
 def test_sample_labeling_sets_asks_about_missed_pairs_as_groups(spark: SparkSession) -> None:
-    rng = random.Random(5)
-    pairs = sorted({tuple(sorted(rng.sample(range(1, 31), 2))) for _ in range(60)})
-    pairs_scores = [(left, right, 0, round(rng.random(), 3)) for left, right in pairs]
-    scored = spark.createDataFrame(pairs_scores, "id_l long, id_r long, rule int, match_score double")
-    components = spark.createDataFrame(_components(pairs_scores, 0.85), "id long, component long")
+    _, scored, components = _random_scored_pairs(spark, seed=5, records=30, draws=60, threshold=0.85)
     # Two pairs blocking did not propose that the model calls matches; records 100..103 are in no candidate pair.
     missed = spark.createDataFrame([(100, 101, 0.97), (102, 103, 0.9)], "id_l long, id_r long, match_score double")
     config = SamplingConfig(sets=3, min_rows=4, max_rows=6, seed=3, missed_share=0.3)
