@@ -33,7 +33,7 @@ from glue_labeling.catalog import LocalCatalog
 from glue_labeling.labels.store import LabelStore
 from glue_labeling.launchers.job_arguments import export_settings_arguments
 from glue_labeling.pipeline import RECORD_ID, SOURCE
-from glue_labeling.pipeline.classify import labeled_pair_ids
+from glue_labeling.pipeline.classify import labeled_pair_ids, labeled_pairs_within
 from glue_labeling.pipeline.cluster import connected_components
 from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables, with_record_id
 from glue_labeling.pipeline.run import RunReport, block_and_score, labels_frame
@@ -49,15 +49,8 @@ MATCH_ID = "match_id"
 def enforce_labels(edges: DataFrame, labels: DataFrame, record_ids: DataFrame) -> DataFrame:
     """Match edges (id_l, id_r) with the labels winning: labeled non-matches removed, labeled
     matches between records of this input added."""
-    labeled = labeled_pair_ids(labels)
-    present = record_ids.select(F.col(RECORD_ID).alias("id"))
-    forced = (
-        labeled.where("is_match")
-        .join(present.withColumnRenamed("id", "id_l"), "id_l", "left_semi")
-        .join(present.withColumnRenamed("id", "id_r"), "id_r", "left_semi")
-        .select("id_l", "id_r")
-    )
-    apart = labeled.where(~F.col("is_match")).select("id_l", "id_r")
+    forced = labeled_pairs_within(labels, record_ids).where("is_match").select("id_l", "id_r")
+    apart = labeled_pair_ids(labels).where(~F.col("is_match")).select("id_l", "id_r")
     return edges.join(apart, ["id_l", "id_r"], "left_anti").unionByName(forced).distinct()
 
 

@@ -64,12 +64,12 @@ LABELS = [("a", "b", True), ("c", "d", True), ("h", "i", True), ("e", "f", False
 
 
 def _learned(spark: SparkSession, labels: list[tuple[str, str, bool]]) -> list[tuple[str, int]]:
-    learning = learn_rules(_records(spark), PLAN, _labels(spark, labels), 11, False, 0.5, 100)
+    learning = learn_rules(_records(spark), PLAN, _labels(spark, labels), 11, 0.5, 100)
     return [(evidence.rule.name, new) for evidence, new in learning.learned]
 
 
 def test_a_match_only_an_unkept_rule_pairs_gets_it_added_cheapest_first(spark: SparkSession) -> None:
-    learning = learn_rules(_records(spark), PLAN, _labels(spark, LABELS), 11, False, 0.5, 100)
+    learning = learn_rules(_records(spark), PLAN, _labels(spark, LABELS), 11, 0.5, 100)
     # c/d: dob (1 new match per 4 pairs) beats name (2 per 10); then a/b only name covers.
     # The city rule pairs only the non-matches e/f and e/g: never added.
     assert [(e.rule.name, new) for e, new in learning.learned] == [("exact:dob", 1), ("exact:name", 1)]
@@ -93,14 +93,14 @@ def test_labeled_non_matches_a_rule_pairs_count_against_it(spark: SparkSession) 
 
 def test_nothing_is_learned_beyond_the_budget(spark: SparkSession) -> None:
     expensive = BlockingPlan([PHONE], [(PHONE, _cost(1), True), (NAME, _cost(1000), False)], [])
-    learning = learn_rules(_records(spark), expensive, _labels(spark, LABELS), 11, False, 0.5, 100)
+    learning = learn_rules(_records(spark), expensive, _labels(spark, LABELS), 11, 0.5, 100)
     assert learning.learned == [] and learning.plan.rules == [PHONE]
     assert learning.uncovered == 2  # a/b and c/d
 
 
 def test_a_labeled_match_in_an_oversized_block_is_not_paired(spark: SparkSession) -> None:
     # With a cap of 1 record per block, the name and dob blocks that pair a/b and c/d are dropped.
-    learning = learn_rules(_records(spark), PLAN, _labels(spark, LABELS), 11, False, 0.5, 1)
+    learning = learn_rules(_records(spark), PLAN, _labels(spark, LABELS), 11, 0.5, 1)
     assert learning.learned == [] and learning.covered_by_default == 0
 
 
@@ -139,12 +139,12 @@ def test_a_pure_noise_default_rule_leaves_the_plan(spark: SparkSession) -> None:
     matches = [(f"m{i}a", f"m{i}b", True) for i in range(NOISE_MIN_MATCHES)]
     berlin = [(f"b{i}", f"b{j}", False) for i in range(4) for j in range(i + 1, 4)]
     plan = BlockingPlan([PHONE, CITY], [(PHONE, _cost(10), True), (CITY, _cost(6), True)], [])
-    learning = learn_rules(records, plan, _labels(spark, matches + berlin), 24, False, 0.5, 100)
+    learning = learn_rules(records, plan, _labels(spark, matches + berlin), 24, 0.5, 100)
     assert learning.dropped == [RuleEvidence(CITY, _cost(6), frozenset(), 6)]
     assert learning.plan.rules == [PHONE]
     assert learning.report()["dropped"][0]["labeled_non_matches_paired"] == 6
     # One labeled match fewer, and "it pairs no labeled match" says too little: the rule stays.
-    fewer = learn_rules(records, plan, _labels(spark, matches[1:] + berlin), 24, False, 0.5, 100)
+    fewer = learn_rules(records, plan, _labels(spark, matches[1:] + berlin), 24, 0.5, 100)
     assert fewer.dropped == [] and fewer.plan.rules == [PHONE, CITY]
 
 

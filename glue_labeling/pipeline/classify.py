@@ -33,6 +33,7 @@ from glue_labeling.labels.metrics import (
     ModelChoice,
     choose_model,
 )
+from glue_labeling.pipeline import RECORD_ID
 from glue_labeling.pipeline.block import ColumnProfile
 from glue_labeling.pipeline.fellegi_sunter import LEVELS, level_column, multi_word_columns, with_levels
 from glue_labeling.pipeline.score import jaccard_column, levenshtein_column, similarity_column, with_features
@@ -61,6 +62,17 @@ def labeled_pair_ids(labels: DataFrame) -> DataFrame:
         F.when(crossing, left).otherwise(F.least(left, right)).alias("id_l"),
         F.when(crossing, right).otherwise(F.greatest(left, right)).alias("id_r"),
         *[name for name in labels.columns if name not in RECORD_COLUMNS],
+    )
+
+
+def labeled_pairs_within(labels: DataFrame, records: DataFrame) -> DataFrame:
+    """labeled_pair_ids of the stored `labels` whose two records are both in `records` (with
+    `_gl_id`): labels outlive the input they were made on, and may come from another frame."""
+    present = records.select(F.col(RECORD_ID).alias("id"))
+    return (
+        labeled_pair_ids(labels)
+        .join(present.withColumnRenamed("id", "id_l"), "id_l", "left_semi")
+        .join(present.withColumnRenamed("id", "id_r"), "id_r", "left_semi")
     )
 
 

@@ -47,7 +47,7 @@ from glue_labeling.pipeline.block import (
     readable_blocks,
     with_rule_keys,
 )
-from glue_labeling.pipeline.classify import PairClassifier, featured_pairs, labeled_pair_ids
+from glue_labeling.pipeline.classify import PairClassifier, featured_pairs, labeled_pair_ids, labeled_pairs_within
 
 # The learned rules together may add this many times the pairs one data-driven rule may: labels
 # prove a learned rule finds matches, which a data-driven rule is only hoped to.
@@ -148,13 +148,7 @@ def paired_by_rule(
 
 def present_matches(records: DataFrame, labels: DataFrame) -> int:
     """The labeled matches whose two records are both in `records`."""
-    ids = records.select(F.col(RECORD_ID).alias("id"))
-    matches = labeled_pair_ids(labels).where("is_match")
-    return (
-        matches.join(ids.withColumnRenamed("id", "id_l"), "id_l", "left_semi")
-        .join(ids.withColumnRenamed("id", "id_r"), "id_r", "left_semi")
-        .count()
-    )
+    return labeled_pairs_within(labels, records).where("is_match").count()
 
 
 def rule_evidence(
@@ -210,7 +204,6 @@ def learn_rules(
     plan: BlockingPlan,
     labels: DataFrame,
     rows: int,
-    linkage: bool,
     accuracy_cost_tradeoff: float,
     max_block_size: int,
 ) -> RuleLearning:

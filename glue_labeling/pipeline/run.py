@@ -154,7 +154,7 @@ def block_and_score(
     if labels is not None:
         plan = report.stage(
             "learn_blocking",
-            lambda: learn_rules(records, plan, labels, rows, linkage, tradeoff, max_block_size),
+            lambda: learn_rules(records, plan, labels, rows, tradeoff, max_block_size),
             blocking_rules_learned=lambda learning: learning.report(),
         ).plan
     if not plan.rules:

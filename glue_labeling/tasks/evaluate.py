@@ -23,8 +23,7 @@ from pyspark.sql import functions as F
 from glue_labeling.catalog import LocalCatalog
 from glue_labeling.labels.metrics import find_matches_metrics, is_held_out
 from glue_labeling.labels.store import LabelStore
-from glue_labeling.pipeline import RECORD_ID
-from glue_labeling.pipeline.classify import labeled_pair_ids
+from glue_labeling.pipeline.classify import labeled_pairs_within
 from glue_labeling.pipeline.load import InputDataError, load_tables, with_record_id
 from glue_labeling.pipeline.run import LABELED_PAIRS_SCHEMA, RunReport, block_and_score
 from glue_labeling.settings import Settings
@@ -50,14 +49,10 @@ def split_labels(pairs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], lis
 def held_out_scores(labels: DataFrame, scored: DataFrame, records: DataFrame) -> DataFrame:
     """(match_score, is_match) of each labeled pair (LABELED_PAIRS_SCHEMA) whose records are both
     in `records`: its score among the `scored` candidate pairs, 0 if blocking did not propose it."""
-    ids = records.select(F.col(RECORD_ID).alias("id"))
-    present = (
-        labeled_pair_ids(labels)
-        .join(ids.withColumnRenamed("id", "id_l"), "id_l", "left_semi")
-        .join(ids.withColumnRenamed("id", "id_r"), "id_r", "left_semi")
-    )
-    return present.join(scored.select("id_l", "id_r", "match_score"), ["id_l", "id_r"], "left").select(
-        F.coalesce(F.col("match_score"), F.lit(0.0)).alias("match_score"), "is_match"
+    return (
+        labeled_pairs_within(labels, records)
+        .join(scored.select("id_l", "id_r", "match_score"), ["id_l", "id_r"], "left")
+        .select(F.coalesce(F.col("match_score"), F.lit(0.0)).alias("match_score"), "is_match")
     )
 
 
