@@ -32,13 +32,11 @@ from glue_labeling.pipeline.block import ColumnProfile
 from glue_labeling.pipeline.classify import (
     FOLD,
     choose_scoring,
-    featured_pairs,
     labeled_pair_ids,
     labeled_records,
     score_supervised,
     with_label_fold,
 )
-from glue_labeling.pipeline.fellegi_sunter import multi_word_columns
 from glue_labeling.pipeline.load import InputDataError, with_record_id
 from glue_labeling.pipeline.run import LABELED_PAIRS_SCHEMA, RunReport
 from glue_labeling.service import GlueLabelingService
@@ -112,8 +110,7 @@ def test_score_supervised_learns_from_labels_and_scores_unlabeled_candidates(spa
     pairs = spark.createDataFrame(
         [(min(a, b), max(a, b), 0) for a, b in unseen_matches + unseen_strangers], PAIR_SCHEMA
     )
-    featured = featured_pairs(pairs, records, len(PROFILES), multi_word_columns(PROFILES))
-    scored, classifier = score_supervised(featured, records, PROFILES, labels)
+    scored, classifier = score_supervised(pairs, records, PROFILES, labels)
     got = {(row.id_l, row.id_r): row.match_score for row in scored.collect()}
     assert len(got) == 12
     assert min(got[(min(a, b), max(a, b))] for a, b in unseen_matches) > 0.8

@@ -46,6 +46,7 @@ from glue_labeling.pipeline.cluster import connected_components
 from glue_labeling.pipeline.fellegi_sunter import (
     ComparisonVectors,
     FellegiSunterModel,
+    compared_levels,
     comparison_vectors,
     fit_m_and_priors,
     level_column,
@@ -66,6 +67,7 @@ from glue_labeling.pipeline.sample import (
     sample_labeling_sets,
 )
 from glue_labeling.pipeline.score import (
+    PairFeatures,
     distance_column,
     jaccard_column,
     jaro_winkler,
@@ -523,9 +525,8 @@ def test_with_features_similarities(spark: SparkSession) -> None:
     )
     pairs = spark.createDataFrame([(1, 2, 0)], PAIR_SCHEMA)
     records = records.withColumn("_gl_x3", F.when(F.col(RECORD_ID) == 1, 10.0).otherwise(4.0))
-    row = with_features(
-        pairs, records, column_count=4, carried=("_gl_tf0",), multi_word=frozenset({0, 1, 2}), numeric_scales={3: 2.0}
-    ).first()
+    features = PairFeatures(column_count=4, multi_word=frozenset({0, 1, 2}), numeric_scales=((3, 2.0),))
+    row = with_features(pairs, records, features).first()
     assert row[distance_column(3)] == 3.0  # |10 - 4| / 2
     assert (row.id_l, row.id_r, row.rule) == (1, 2, 0)
     assert row[similarity_column(0)] == pytest.approx(JaroWinkler.normalized_similarity("john smith", "smith john"))
@@ -539,7 +540,42 @@ def test_with_features_similarities(spark: SparkSession) -> None:
         assert row[levenshtein_column(column)] is None
     assert row[jaccard_column(2)] is None
     assert jaccard_column(3) not in row.asDict()  # not a multi-word column
-    assert (row["_gl_tf0_l"], row["_gl_tf0_r"]) == (0.5, 0.25)
+    assert set(row.asDict()) == {"id_l", "id_r", "rule", *[name for _i, name in features.columns()]}
+
+
+def test_pair_features_from_profiles() -> None:
+    profiles = [
+        ColumnProfile(0, "name", distinct=9, non_null_ratio=1.0, multi_word_ratio=0.5, numeric_scale=None),
+        ColumnProfile(1, "code", distinct=9, non_null_ratio=1.0, multi_word_ratio=0.01, numeric_scale=None),
+        ColumnProfile(2, "born", distinct=9, non_null_ratio=1.0, multi_word_ratio=0.0, numeric_scale=365.0),
+    ]
+    features = PairFeatures.of(profiles)
+    assert features == PairFeatures(3, frozenset({0}), ((2, 365.0),))
+    assert features.columns() == [
+        (0, similarity_column(0)),
+        (0, levenshtein_column(0)),
+        (0, jaccard_column(0)),
+        (1, similarity_column(1)),
+        (1, levenshtein_column(1)),
+        (2, similarity_column(2)),
+        (2, levenshtein_column(2)),
+        (2, distance_column(2)),
+    ]
+
+
+def test_compared_levels_carry_only_what_the_model_reads(spark: SparkSession) -> None:
+    records = spark.createDataFrame(
+        [(1, "martha", "smith", None, 0.5), (2, "marhta", "smith", "x", 0.25), (3, "zoe", "smyth", "y", 0.1)],
+        f"{RECORD_ID} long, _gl_n0 string, _gl_n1 string, _gl_n2 string, _gl_tf1 double",
+    )
+    pairs = spark.createDataFrame([(1, 2, 0), (2, 3, 1)], PAIR_SCHEMA)
+    levels = compared_levels(pairs, records, 3, carried=("_gl_tf1",))
+    expected = spark.createDataFrame(
+        # martha/marhta: Jaro-Winkler 0.961 (close); smith/smyth 0.893 (similar); x/y 0.
+        [(1, 2, 0, 2, 3, -1, 0.5), (2, 3, 1, 0, 1, 0, 0.25)],
+        "id_l long, id_r long, rule int, _gl_lvl0 byte, _gl_lvl1 byte, _gl_lvl2 byte, _gl_tf1_l double",
+    )
+    assert_df_equality(levels, expected, ignore_row_order=True, ignore_nullable=True)
 
 
 def test_comparison_levels(spark: SparkSession) -> None:

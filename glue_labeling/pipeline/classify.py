@@ -35,8 +35,8 @@ from glue_labeling.labels.metrics import (
 )
 from glue_labeling.pipeline import RECORD_ID
 from glue_labeling.pipeline.block import ColumnProfile
-from glue_labeling.pipeline.fellegi_sunter import LEVELS, level_column, multi_word_columns, with_levels
-from glue_labeling.pipeline.score import jaccard_column, levenshtein_column, similarity_column, with_features
+from glue_labeling.pipeline.fellegi_sunter import LEVELS, level_column, with_levels
+from glue_labeling.pipeline.score import PairFeatures, distance_column, with_features
 
 FEATURES = "_gl_features"
 LABEL = "_gl_label"
@@ -91,53 +91,44 @@ def labeled_records(labels: DataFrame) -> set[int]:
     return {row.id for row in rows}
 
 
-def similarity_feature_columns(column_count: int, multi_word: frozenset[int]) -> list[tuple[int, str]]:
-    """(compared column index, feature column) for every numeric similarity, in vector order."""
-    columns = []
-    for i in range(column_count):
-        columns += [(i, similarity_column(i)), (i, levenshtein_column(i))]
-        if i in multi_word:
-            columns.append((i, jaccard_column(i)))
-    return columns
-
-
-def feature_vector(column_count: int, multi_word: frozenset[int]) -> tuple[Column, list[int]]:
-    """The pair's feature vector and, per entry, the compared column it describes. Similarities
-    are 0 where null; the level one-hot's -1 entry says it was null."""
+def feature_vector(features: PairFeatures) -> tuple[Column, list[int]]:
+    """The pair's feature vector and, per entry, the compared column it describes. Every entry
+    is a similarity in [0, 1], 0 where null (the level one-hot's -1 entry says it was null): a
+    scaled distance d enters as 1 / (1 + d), so that null, 0, cannot read as "identical"."""
     values: list[Column] = []
     owners: list[int] = []
-    for i, name in similarity_feature_columns(column_count, multi_word):
-        values.append(F.coalesce(F.col(name), F.lit(0.0)).cast("double"))
+    for i, name in features.columns():
+        value = 1.0 / (1.0 + F.col(name)) if name == distance_column(i) else F.col(name)
+        values.append(F.coalesce(value, F.lit(0.0)).cast("double"))
         owners.append(i)
-    for i in range(column_count):
+    for i in range(features.column_count):
         for level in LEVEL_VALUES:
             values.append((F.col(level_column(i)) == level).cast("double"))
             owners.append(i)
     return array_to_vector(F.array(*values)), owners
 
 
-def featured_pairs(pairs: DataFrame, records: DataFrame, column_count: int, multi_word: frozenset[int]) -> DataFrame:
+def featured_pairs(pairs: DataFrame, records: DataFrame, features: PairFeatures) -> DataFrame:
     """(id_l, id_r, rule, features, levels) for pairs (id_l, id_r, rule) of `records`."""
-    return with_levels(with_features(pairs, records, column_count, multi_word=multi_word), column_count)
+    return with_levels(with_features(pairs, records, features), features.column_count)
 
 
-def labeled_features(labels: DataFrame, records: DataFrame, column_count: int, multi_word: frozenset[int]) -> DataFrame:
+def labeled_features(labels: DataFrame, records: DataFrame, features: PairFeatures) -> DataFrame:
     """The labeled pairs whose records are both in `records`, featurized, with `is_match`."""
     ids = labeled_pair_ids(labels)
-    featured = featured_pairs(ids.select("id_l", "id_r", F.lit(-1).alias("rule")), records, column_count, multi_word)
+    featured = featured_pairs(ids.select("id_l", "id_r", F.lit(-1).alias("rule")), records, features)
     return featured.join(ids, ["id_l", "id_r"])
 
 
 @dataclasses.dataclass(frozen=True)
 class PairClassifier:
     model: LogisticRegressionModel
-    column_count: int
-    multi_word: frozenset[int]
+    features: PairFeatures
     training_pairs: int
 
     def with_match_score(self, featured: DataFrame) -> DataFrame:
         """`featured` with `match_score`, the model's match probability (replacing any earlier)."""
-        vector, _owners = feature_vector(self.column_count, self.multi_word)
+        vector, _owners = feature_vector(self.features)
         predicted = self.model.transform(featured.drop("match_score").withColumn(FEATURES, vector))
         return predicted.withColumn("match_score", vector_to_array(F.col(PROBABILITY))[1]).drop(
             FEATURES, PROBABILITY, self.model.getRawPredictionCol(), self.model.getPredictionCol()
@@ -146,8 +137,8 @@ class PairClassifier:
     def column_importances(self, names: list[str]) -> dict[str, float]:
         """Each compared column's share of the model's total absolute weight (features are
         standardised by the fit, so weights compare across features)."""
-        _vector, owners = feature_vector(self.column_count, self.multi_word)
-        weights = [0.0] * self.column_count
+        _vector, owners = feature_vector(self.features)
+        weights = [0.0] * self.features.column_count
         for owner, coefficient in zip(owners, self.model.coefficients.toArray(), strict=True):
             weights[owner] += abs(float(coefficient))
         total = sum(weights) or 1.0
@@ -161,9 +152,9 @@ class PairClassifier:
         }
 
 
-def train(training: DataFrame, column_count: int, multi_word: frozenset[int]) -> PairClassifier:
+def train(training: DataFrame, features: PairFeatures) -> PairClassifier:
     """Fit on featurized labeled pairs (`is_match`)."""
-    vector, _owners = feature_vector(column_count, multi_word)
+    vector, _owners = feature_vector(features)
     examples = training.select(vector.alias(FEATURES), F.col("is_match").cast("double").alias(LABEL)).cache()
     learner = LogisticRegression(
         featuresCol=FEATURES,
@@ -177,18 +168,20 @@ def train(training: DataFrame, column_count: int, multi_word: frozenset[int]) ->
     model = learner.fit(examples)
     count = examples.count()
     examples.unpersist()
-    return PairClassifier(model, column_count, multi_word, count)
+    return PairClassifier(model, features, count)
 
 
 def score_supervised(
-    featured: DataFrame, records: DataFrame, profiles: list[ColumnProfile], labels: DataFrame
+    pairs: DataFrame, records: DataFrame, profiles: list[ColumnProfile], labels: DataFrame
 ) -> tuple[DataFrame, PairClassifier]:
-    """The candidate pairs `featured` (with their features and levels: score_unsupervised's
-    checkpointed frame, so the pairs are not featurized a second time) with the classifier's
-    `match_score`, and the classifier trained on `labels` (the stored labeled pairs)."""
-    column_count = len(profiles)
-    multi_word = multi_word_columns(profiles)
-    classifier = train(labeled_features(labels, records, column_count, multi_word), column_count, multi_word)
+    """The candidate `pairs` (id_l, id_r, rule), featurized (featured_pairs), with the
+    classifier's `match_score`, and the classifier trained on `labels` (the stored labeled
+    pairs)."""
+    features = PairFeatures.of(profiles)
+    classifier = train(labeled_features(labels, records, features), features)
+    # Checkpointed before scoring: the optimizer's constraint propagation through the feature and
+    # level projections, then the classifier's, took minutes of planning on FEBRL3 uncut.
+    featured = featured_pairs(pairs, records, features).localCheckpoint()
     return classifier.with_match_score(featured), classifier
 
 
@@ -205,12 +198,11 @@ def choose_scoring(
     never saw a label, so its score of every labeled pair is held out already. A labeled pair
     that blocking does not propose scores 0 under both models: FindMatches scores candidate
     pairs only, so neither would join it."""
-    column_count = len(profiles)
-    multi_word = multi_word_columns(profiles)
-    labeled = labeled_features(with_label_fold(labels), records, column_count, multi_word).cache()
+    features = PairFeatures.of(profiles)
+    labeled = labeled_features(with_label_fold(labels), records, features).cache()
 
     def fold_scored(fold: int) -> DataFrame:
-        classifier = train(labeled.where(F.col(FOLD) != fold), column_count, multi_word)
+        classifier = train(labeled.where(F.col(FOLD) != fold), features)
         held_out = classifier.with_match_score(labeled.where(F.col(FOLD) == fold))
         return held_out.select("id_l", "id_r", "is_match", F.col("match_score").alias("classifier_score"))
 

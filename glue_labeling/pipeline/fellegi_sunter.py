@@ -37,7 +37,13 @@ from pyspark.sql import functions as F
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import ColumnProfile, RuleCost
 from glue_labeling.pipeline.normalize import comparison_column
-from glue_labeling.pipeline.score import BROADCAST_RECORDS_MAX, similarity_column, with_features
+from glue_labeling.pipeline.score import (
+    BROADCAST_RECORDS_MAX,
+    jaro_winkler,
+    register_jvm_functions,
+    similarity_column,
+    with_both_records,
+)
 
 # Jaro-Winkler bounds of the "close" and "similar" levels (Splink's defaults for names).
 CLOSE = 0.92
@@ -55,8 +61,6 @@ SKEW_FOR_TERM_FREQUENCY = 10.0
 RANDOM_SAMPLE_RECORDS = 600
 RANDOM_SAMPLE_SEED = 7
 _PROBABILITY_FLOOR = 1e-6
-# Columns with at least this share of multi-word values get the word-Jaccard feature.
-MULTI_WORD_RATIO = 0.05
 
 
 def level_column(index: int) -> str:
@@ -78,9 +82,31 @@ def comparison_level(similarity: Column) -> Column:
 
 
 def with_levels(featured: DataFrame, column_count: int) -> DataFrame:
+    """`featured` (with_features) with each column's comparison level."""
     return featured.select(
         "*", *[comparison_level(F.col(similarity_column(i))).alias(level_column(i)) for i in range(column_count)]
     )
+
+
+def compared_levels(
+    pairs: DataFrame,
+    records: DataFrame,
+    column_count: int,
+    carried: tuple[str, ...] = (),
+    broadcast_records: bool = False,
+) -> DataFrame:
+    """(id_l, id_r, rule, `_gl_lvl<i>` as bytes, and the left record's `carried` columns as
+    `<name>_l`): all the model reads of a pair. Only Jaro-Winkler, once per column; the
+    classifier's other features (with_features) are not computed for a model that does not
+    read them, and a narrow frame is cheap to checkpoint and read again."""
+    register_jvm_functions(pairs.sparkSession)
+    compared = tuple(comparison_column(i) for i in range(column_count))
+    joined = with_both_records(pairs, records, (*compared, *carried), broadcast_records)
+    levels = [
+        comparison_level(jaro_winkler(F.col(f"{c}_l"), F.col(f"{c}_r"))).cast("byte").alias(level_column(i))
+        for i, c in enumerate(compared)
+    ]
+    return joined.select("id_l", "id_r", "rule", *levels, *[f"{name}_l" for name in carried])
 
 
 def with_term_frequencies(records: DataFrame, non_null_counts: dict[int, int]) -> DataFrame:
@@ -324,11 +350,6 @@ def fit(
     return FellegiSunterModel(fitted.m, u, fitted.prior, fitted.iterations, tuple(term_frequency), fitted.rule_priors)
 
 
-def multi_word_columns(profiles: list[ColumnProfile]) -> frozenset[int]:
-    """The columns that get the word-Jaccard feature."""
-    return frozenset(p.index for p in profiles if p.multi_word_ratio >= MULTI_WORD_RATIO)
-
-
 def score_unsupervised(
     pairs: DataFrame,
     records: DataFrame,
@@ -338,8 +359,8 @@ def score_unsupervised(
     rows: int,
     linkage: bool,
 ) -> tuple[DataFrame, FellegiSunterModel]:
-    """Candidate pairs (id_l, id_r, rule) with features, levels and `match_score` (features
-    checkpointed), and the model. `columns_fixed_by_rule`: rule -> the columns its exact key
+    """Candidate pairs (id_l, id_r, rule) with their levels (compared_levels, checkpointed) and
+    `match_score`, and the model. `columns_fixed_by_rule`: rule -> the columns its exact key
     makes agree."""
     column_count = len(profiles)
     frequent = term_frequency_columns(single_column_costs, profiles)
@@ -348,19 +369,11 @@ def score_unsupervised(
     with_frequencies = with_term_frequencies(
         records, {i: round(profiles[i].non_null_ratio * rows) for i in frequent}
     ).cache()
-    carried = tuple(term_frequency_column(i) for i in frequent)
-    multi_word = multi_word_columns(profiles)
-    numeric_scales = {p.index: p.numeric_scale for p in profiles if p.numeric_scale is not None}
     broadcast = rows <= BROADCAST_RECORDS_MAX
-    featured = with_levels(
-        with_features(pairs, with_frequencies, column_count, carried, multi_word, numeric_scales, broadcast),
-        column_count,
-    )
-    featured = featured.localCheckpoint()
+    carried = tuple(term_frequency_column(i) for i in frequent)
+    levels = compared_levels(pairs, with_frequencies, column_count, carried, broadcast).localCheckpoint()
     with_frequencies.unpersist()
-    sampled = with_levels(
-        with_features(random_pairs(records, linkage), records, column_count, broadcast_records=broadcast), column_count
-    )
+    sampled = compared_levels(random_pairs(records, linkage), records, column_count, broadcast_records=broadcast)
     exact_shares = {index: cost.agreement_share(linkage) for index, cost in single_column_costs.items()}
-    model = fit(featured, sampled, column_count, columns_fixed_by_rule, exact_shares, frequent)
-    return featured.withColumn("match_score", model.match_probability(column_count)), model
+    model = fit(levels, sampled, column_count, columns_fixed_by_rule, exact_shares, frequent)
+    return levels.withColumn("match_score", model.match_probability(column_count)), model

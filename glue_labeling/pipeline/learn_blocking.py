@@ -309,9 +309,7 @@ def missed_matches(
     """(id_l, id_r, match_score) of the probe pairs (probe_pairs) the classifier calls matches,
     and how many pairs were probed (the report's denominator: none missed of how many)."""
     probe = probe_pairs(records, plan, candidates, rows, linkage, seed, max_block_size)
-    # Checkpointed before scoring, as score_unsupervised checkpoints the candidates' features:
-    # the optimizer's constraint propagation through the feature and level projections, then the
-    # classifier's and the threshold filter, took minutes of planning on FEBRL3 uncut.
-    featured = featured_pairs(probe, records, classifier.column_count, classifier.multi_word).localCheckpoint()
+    # Checkpointed before scoring, as score_supervised checkpoints the candidates' features.
+    featured = featured_pairs(probe, records, classifier.features).localCheckpoint()
     scored = classifier.with_match_score(featured)
     return scored.where(F.col("match_score") >= threshold).select("id_l", "id_r", "match_score"), featured.count()

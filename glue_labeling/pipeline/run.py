@@ -184,14 +184,13 @@ def block_and_score(
         choice = choose_scoring(labels, records, profiles, unsupervised, threshold)
         if choice.chosen == UNSUPERVISED:
             return unsupervised, {**choice.describe(), **described}, model
-        supervised, classifier = score_supervised(unsupervised, records, profiles, labels)
+        supervised, classifier = score_supervised(pairs, records, profiles, labels)
         return supervised, {**choice.describe(), **classifier.describe(compared)}, classifier
 
     def scored_pairs() -> tuple[DataFrame, dict[str, Any], PairClassifier | FellegiSunterModel]:
-        # Only the score goes on: clustering and sampling each read every pair, and a local
-        # checkpoint keeps whole rows (no column pruning), so reading the checkpointed features
-        # would deserialize every feature and level of every pair, and recompute the score, on
-        # each read.
+        # Only the score goes on, checkpointed: clustering and sampling each read every pair, and
+        # a local checkpoint keeps whole rows (no column pruning), so reading the checkpointed
+        # levels or features would deserialize them all and recompute the score on each read.
         scored, described, model = score()
         return scored.select("id_l", "id_r", "rule", "match_score").localCheckpoint(), described, model
 
@@ -250,7 +249,7 @@ def generate_labeling_set(
     if isinstance(candidates.model, PairClassifier) and sampling.missed_share > 0:
         # Only with the classifier: it scores any pair from the records alone (featured_pairs),
         # as it scored its labels; the unsupervised score of a pair outside the candidates would
-        # need score_unsupervised's term frequencies and numeric scales joined on again.
+        # need score_unsupervised's term frequencies joined on again.
 
         def probe() -> tuple[DataFrame, int]:
             found, probed = missed_matches(

@@ -1,4 +1,8 @@
-"""Score, first half: per-column similarity features of each candidate pair.
+"""Score: per-column similarity features of a pair, the classifier's inputs (classify.py).
+
+The unsupervised model reads only each column's Jaro-Winkler level
+(fellegi_sunter.compared_levels), so the candidate pairs of a run without a classifier get
+one comparison per column, not the two or three below.
 
 For every compared column (all normalized text, so the same features fit names, codes and
 dates written as text):
@@ -7,8 +11,8 @@ dates written as text):
   * `_gl_lev<i>`: Levenshtein similarity, 1 - distance / longer length;
   * `_gl_jac<i>`: Jaccard similarity of the word sets (catches reordered names), for columns
     whose values often hold several words;
-  * `_gl_dist<i>`: for number and date columns, |left - right| over the column's standard
-    deviation (dates in days), so distances compare across columns;
+  * `_gl_dist<i>`: for number and date columns (typed so in the input), |left - right| over
+    the column's standard deviation (dates in days), so distances compare across columns;
 all null when either side is null, which doubles as the null indicator.
 
 Jaro-Winkler, Levenshtein and word Jaccard are JVM functions (scripts/jvm/src, built by
@@ -16,16 +20,18 @@ scripts/setup.sh into the jars Spark loads, shipped with a deploy); the first tw
 rapidfuzz's figures. They replaced a rapidfuzz pandas UDF: on 100k generated records the UDF
 spent about 60 s of the score stage moving every pair's strings through Arrow to Python and
 back, several times the comparisons.
-The unsupervised match probability is fellegi_sunter.py's work.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType
 
 from glue_labeling.pipeline import RECORD_ID
+from glue_labeling.pipeline.block import ColumnProfile
 from glue_labeling.pipeline.normalize import comparison_column, numeric_column
 
 # SQL name -> class in glue-labeling-similarity.jar.
@@ -83,42 +89,72 @@ def token_jaccard(left: Column, right: Column) -> Column:
 BROADCAST_RECORDS_MAX = 500_000
 
 
-def with_features(
-    pairs: DataFrame,
-    records: DataFrame,
-    column_count: int,
-    carried: tuple[str, ...] = (),
-    multi_word: frozenset[int] = frozenset(),
-    numeric_scales: dict[int, float] | None = None,
-    broadcast_records: bool = False,
+def with_both_records(
+    pairs: DataFrame, records: DataFrame, columns: tuple[str, ...], broadcast_records: bool = False
 ) -> DataFrame:
-    """Joins both records' normalized columns (and the record-level `carried` columns, as
-    `<name>_l`/`<name>_r`) onto each pair (id_l, id_r, rule) and adds the features; word
-    Jaccard only for the `multi_word` columns (on one-word values it is just exact match), the
-    scaled distance for the `numeric_scales` columns (index -> scale). `broadcast_records`: the
-    records are few enough (BROADCAST_RECORDS_MAX) to copy to every task."""
-    compared = [comparison_column(i) for i in range(column_count)]
-    scales = numeric_scales or {}
-    carried = (*carried, *[numeric_column(i) for i in scales])
+    """pairs (id_l, id_r, ...) with both records' `columns`, as `<name>_l` and `<name>_r`.
+    `broadcast_records`: the records are few enough (BROADCAST_RECORDS_MAX) to copy to every
+    task. Columns a later select leaves out are pruned from the join."""
     sides = {}
     for side in ("l", "r"):
         sides[side] = (F.broadcast(records) if broadcast_records else records).select(
-            F.col(RECORD_ID).alias(f"id_{side}"),
-            *[F.col(c).alias(f"{c}_{side}") for c in (*compared, *carried)],
+            F.col(RECORD_ID).alias(f"id_{side}"), *[F.col(c).alias(f"{c}_{side}") for c in columns]
         )
+    return pairs.join(sides["l"], "id_l").join(sides["r"], "id_r")
+
+
+# Columns with at least this share of multi-word values get the word-Jaccard feature.
+MULTI_WORD_RATIO = 0.05
+
+
+@dataclasses.dataclass(frozen=True)
+class PairFeatures:
+    """Which features each compared column gets, from the column profiles."""
+
+    column_count: int
+    multi_word: frozenset[int]  # word Jaccard (on one-word values it is just exact match)
+    numeric_scales: tuple[tuple[int, float], ...]  # (column, scale): the scaled distance
+
+    @classmethod
+    def of(cls, profiles: list[ColumnProfile]) -> PairFeatures:
+        return cls(
+            len(profiles),
+            frozenset(p.index for p in profiles if p.multi_word_ratio >= MULTI_WORD_RATIO),
+            tuple((p.index, p.numeric_scale) for p in profiles if p.numeric_scale is not None),
+        )
+
+    def columns(self) -> list[tuple[int, str]]:
+        """(compared column, feature column) for every feature, in a fixed order."""
+        scaled = dict(self.numeric_scales)
+        columns = []
+        for i in range(self.column_count):
+            columns += [(i, similarity_column(i)), (i, levenshtein_column(i))]
+            if i in self.multi_word:
+                columns.append((i, jaccard_column(i)))
+            if i in scaled:
+                columns.append((i, distance_column(i)))
+        return columns
+
+
+def with_features(
+    pairs: DataFrame, records: DataFrame, features: PairFeatures, broadcast_records: bool = False
+) -> DataFrame:
+    """Joins both records' normalized columns onto each pair (id_l, id_r, rule) and adds the
+    `features`: the classifier's inputs (classify.py)."""
+    compared = [comparison_column(i) for i in range(features.column_count)]
+    scales = dict(features.numeric_scales)
     register_jvm_functions(pairs.sparkSession)
-    joined = pairs.join(sides["l"], "id_l").join(sides["r"], "id_r")
-    features = []
-    for i, c in enumerate(compared):
-        left, right = F.col(f"{c}_l"), F.col(f"{c}_r")
-        features += [
-            jaro_winkler(left, right).alias(similarity_column(i)),
-            levenshtein(left, right).alias(levenshtein_column(i)),
-        ]
-        if i in multi_word:
-            features.append(token_jaccard(left, right).alias(jaccard_column(i)))
-        if i in scales:
+    joined = with_both_records(pairs, records, (*compared, *[numeric_column(i) for i in scales]), broadcast_records)
+    columns = []
+    for i, name in features.columns():
+        left, right = F.col(f"{compared[i]}_l"), F.col(f"{compared[i]}_r")
+        if name == similarity_column(i):
+            columns.append(jaro_winkler(left, right).alias(name))
+        elif name == levenshtein_column(i):
+            columns.append(levenshtein(left, right).alias(name))
+        elif name == jaccard_column(i):
+            columns.append(token_jaccard(left, right).alias(name))
+        else:
             difference = F.abs(F.col(f"{numeric_column(i)}_l") - F.col(f"{numeric_column(i)}_r"))
-            features.append((difference / scales[i]).alias(distance_column(i)))
-    carried_sides = [F.col(f"{name}_{side}") for name in carried for side in ("l", "r")]
-    return joined.select("id_l", "id_r", "rule", *features, *carried_sides)
+            columns.append((difference / scales[i]).alias(name))
+    return joined.select("id_l", "id_r", "rule", *columns)
