@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Builds glue-labeling's JVM functions (scripts/jvm/src: Jaro-Winkler and Levenshtein similarity
-# as Spark UDFs) into <jars dir>/glue-labeling-similarity.jar, against the Spark of <venv>.
+# Builds glue-labeling's JVM functions (scripts/jvm/src, Spark UDFs: text normalization, MinHash
+# band keys, Jaro-Winkler, Levenshtein and word Jaccard similarity; registered by
+# glue_labeling/pipeline/jvm.py) into <jars dir>/glue-labeling-similarity.jar, against the Spark
+# of <venv>. Only Java types cross the UDF interfaces, so the jar built against Spark 4.1
+# (Scala 2.13) also runs on Spark 3.5 (Scala 2.12), as a deploy ships it.
 # Rebuilt only when a source is newer than the jar. Usage: scripts/build_jvm.sh <venv> <jars dir>
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +17,8 @@ fi
 spark_jars=$("$venv/bin/python" -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')
 classes=$(mktemp -d)
 trap 'rm -rf "$classes"' EXIT
-# Java 17 bytecode: what Spark 4 requires and what Glue 5, EMR 7 and Spark 3.5 run on.
-javac --release 17 -nowarn -cp "$spark_jars/*" -d "$classes" $sources
+# Java 17 bytecode: what Spark 4 requires and what Glue 5, EMR 7 and Spark 3.5 run on. UTF-8:
+# the sources hold accented letters, and Java 17 would read them in the locale's encoding.
+javac --release 17 -encoding UTF-8 -nowarn -cp "$spark_jars/*" -d "$classes" $sources
 jar cf "$jar" -C "$classes" .
 echo "build_jvm: built $jar" >&2

@@ -5,7 +5,8 @@
 #   * the JVM jars (Delta, hadoop-aws and the AWS SDK v2 modules S3A needs) fetched once from
 #     Maven Central into .cache/jars, which Spark then loads as local files: nothing is
 #     downloaded at run or test time;
-#   * glue-labeling's own similarity functions compiled into the same directory (build_jvm.sh).
+#   * glue-labeling's own JVM functions (normalization, MinHash band keys, similarities) compiled
+#     into the same directory (build_jvm.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

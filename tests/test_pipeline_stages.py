@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 from chispa import assert_df_equality
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
@@ -56,9 +56,10 @@ from glue_labeling.pipeline.fellegi_sunter import (
     with_levels,
     with_term_frequencies,
 )
+from glue_labeling.pipeline.jvm import register_jvm_functions
 from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables, with_record_id
-from glue_labeling.pipeline.minhash import BAND_KEYS, band_keys, densified, gram_codes, with_band_keys
-from glue_labeling.pipeline.normalize import normalize_text, with_comparison_columns
+from glue_labeling.pipeline.minhash import BAND_KEYS, with_band_keys
+from glue_labeling.pipeline.normalize import ACCENTED, PLAIN, normalize_text, with_comparison_columns
 from glue_labeling.pipeline.sample import (
     MAX_ROWS_PER_SET,
     SamplingConfig,
@@ -73,7 +74,6 @@ from glue_labeling.pipeline.score import (
     jaro_winkler,
     levenshtein,
     levenshtein_column,
-    register_jvm_functions,
     similarity_column,
     token_jaccard,
     with_features,
@@ -220,6 +220,28 @@ def test_normalize_text_maps_every_listed_accent_to_its_base_letter(spark: Spark
     }
 
 
+def test_normalize_text_equals_its_spark_expression_definition(spark: SparkSession) -> None:
+    def definition(column: Column) -> Column:
+        """What gl_normalize replaced, kept as its specification."""
+        lowered = F.translate(F.lower(column.cast("string")), ACCENTED, PLAIN)
+        cleaned = F.trim(F.regexp_replace(lowered, r"[^\p{L}\p{N}]+", " "))
+        return F.when(cleaned == "", None).otherwise(cleaned)
+
+    texts = [
+        *["", "   ", "!!!", "...---...", "\t\n", "_", "a_b__c", "x--y  z", "  leading", "trailing!? ", "\u0000x\u0000"],
+        *["(555) 123-4567", "john.smith@example.com", "1980-01-02", "ÀÉÎÕÜ Ÿÿ", "Ça\t\tva,\n  bien?", "mañana!!"],
+        *["Straße ß", "İstanbul", "ΟΔΟΣ ΣΑΣ Σ", "ǅemal Ǆ", "ﬁne", "Ⓐ circled", "e\u0301te\u0301", "Ⅻ ½ ²³"],
+        *["\uff21\uff22\uff23\uff11\uff12\uff13", "中文\uff0c标点\u3002"],  # full-width letters, digits, commas
+        *["\U00010400bc \U0001d400x \U0001d7d8"],  # beyond U+FFFF: Deseret, mathematical A and 0
+        *["٠١٢٣ ४५६ ๓", "日本語テキスト", "한국어", "emoji 😀 here", "Dvořák Łódź Øster", "ÅSA-ÖBERG", "Ǹ ǹ ḿ"],
+        *["tab\tand\u00a0nbsp", "\u2003em\u3000ideographic\u2028"],
+        *[ACCENTED, ACCENTED.upper()],  # NormalizeText.java holds its own copy of the table
+    ]
+    frame = spark.createDataFrame([(t,) for t in [*texts, None]], "t string")
+    rows = frame.select("t", definition(F.col("t")).alias("expected"), normalize_text(F.col("t")).alias("got"))
+    assert [(row.t, row.got) for row in rows.collect() if row.got != row.expected] == []
+
+
 # -------------------------------------------------------------------------------------- block
 
 
@@ -275,43 +297,85 @@ def test_rule_keys_are_hashes_of_the_values_and_null_unless_every_part_is_presen
     assert readable == "jonathan\u001fsmith"
 
 
-def test_gram_codes_cover_every_3_gram_short_texts_once_and_nulls_never() -> None:
-    import pandas as pd
-
-    codes, counts = gram_codes(pd.Series(["abcd", "ab", None, "", "abc"]), tag=0)
-    assert counts.tolist() == [2, 1, 0, 0, 1]
-    abc, bcd, ab, abc_again = codes.tolist()
-    assert abc == abc_again and len({abc, bcd, ab}) == 3
-    other_column, _ = gram_codes(pd.Series(["abc"]), tag=1)
-    assert other_column[0] != abc  # the column tag keeps "abc" in two columns apart
-
-
-def test_densified_signatures_borrow_from_the_next_bin_and_stay_empty_without_text() -> None:
-    empty = np.iinfo(np.int64).max
-    signature = np.array([[5, empty, 7, empty], [empty] * 4])
-    filled = densified(signature)
-    assert filled[0].tolist() == [5, 7 + 2**32, 7, 5 + 2**32]  # the last bin wraps round to the first
-    assert (filled[1] == empty).all()
+def _band_keys(
+    spark: SparkSession, records: list[tuple[str | None, ...]], bands: int, width: int = 4, partitions: int = 1
+) -> list[list[int] | None]:
+    """with_band_keys over records of normalized texts (one per column), in order."""
+    columns = len(records[0])
+    schema = f"{RECORD_ID} long, " + ", ".join(f"_gl_n{i} string" for i in range(columns))
+    rows = spark.sparkContext.parallelize([(i, *texts) for i, texts in enumerate(records)], partitions)
+    signed = with_band_keys(spark.createDataFrame(rows, schema), list(range(columns)), bands, width)
+    return [row[BAND_KEYS] for row in sorted(signed.collect(), key=lambda row: row[RECORD_ID])]
 
 
-def test_band_keys_agree_about_as_often_as_the_gram_sets_overlap() -> None:
-    import pandas as pd
+def test_band_keys_hash_the_set_of_column_tagged_3_grams_and_nothing_for_no_text(spark: SparkSession) -> None:
+    keys = _band_keys(
+        spark,
+        [
+            ("abcabc", None),  # grams abc, bca, cab
+            ("abcabcabc", ""),  # the same set: grams are a set, null and empty have none
+            ("abc", None),
+            (None, "abc"),  # the column tag keeps "abc" in two columns apart
+            ("", "abc"),  # an empty text keeps the next column at its position
+            ("ab", None),  # shorter than a gram: one gram
+            ("ab", "ab"),
+            (None, None),
+            ("", ""),
+        ],
+        bands=6,
+    )
+    assert keys[0] == keys[1] and len(keys[0]) == 6
+    assert keys[3] == keys[4] != keys[2]
+    assert keys[5] is not None and keys[5] != keys[6]
+    assert keys[7] is None and keys[8] is None  # null, not an array of sentinels
+    assert len({tuple(k) for k in keys[:7]}) == 5
 
+
+def test_band_keys_of_a_one_gram_text_fill_every_band_by_densification(spark: SparkSession) -> None:
+    # One gram fills one of 24 bins; the others borrow it at distinct offsets, so every band
+    # is a full band of distinct values, and keys are the same from record to record.
+    keys = _band_keys(spark, [("ab",), ("xy",), ("ab",)], bands=6)
+    assert len(set(keys[0])) == 6
+    assert keys[0] == keys[2]
+    assert not set(keys[0]) & set(keys[1])
+
+
+def test_band_keys_are_deterministic_and_depend_on_the_band_width(spark: SparkSession) -> None:
+    rng = random.Random(7)
+    records = [("".join(rng.choice("abcdefgh ") for _ in range(rng.randint(0, 30))),) for _ in range(200)]
+    keys = _band_keys(spark, records, bands=6)
+    # Other partitions (other tasks, each with its own instance of the function), the same keys.
+    assert keys == _band_keys(spark, records, bands=6, partitions=3)
+    wide = _band_keys(spark, records, bands=6, width=8)
+    assert all(
+        (narrow is None) == (other is None) and (narrow is None or not set(narrow) & set(other))
+        for narrow, other in zip(keys, wide, strict=True)
+    )
+
+
+def test_records_share_a_band_about_as_often_as_lsh_predicts_from_their_jaccard(spark: SparkSession) -> None:
     rng = random.Random(3)
     alphabet = "abcdefghijklmnopqrstuvwxyz "
-    texts = ["".join(rng.choice(alphabet) for _ in range(60)) for _ in range(400)]
-    # One changed character replaces 3 of 58 grams: Jaccard 55/61, so a band of 4 values
-    # agrees with probability (55/61)**4 = 0.66.
-    typo = [text[:30] + "#" + text[31:] for text in texts]
-    unrelated = texts[1:] + texts[:1]
-    keys, typo_keys, unrelated_keys = (band_keys([pd.Series(t)], bands=6) for t in (texts, typo, unrelated))
-    assert (keys == typo_keys).mean() == pytest.approx((55 / 61) ** 4, abs=0.05)
-    assert (keys == unrelated_keys).mean() < 0.01
-    # A band of 8 values agrees less often: J**8 = 0.44 with independent values, a little more
-    # here, because 48 bins for 58 grams leave bins empty and densification fills neighbours
-    # from the same gram.
-    wide, wide_typo = (band_keys([pd.Series(t)], bands=6, width=8) for t in (texts, typo))
-    assert (55 / 61) ** 8 - 0.05 < (wide == wide_typo).mean() < (keys == typo_keys).mean() - 0.05
+    bands, width = 2, 4
+
+    def grams(text: str) -> set[str]:
+        return {text[i : i + 3] for i in range(len(text) - 2)}
+
+    pairs = []
+    for typos in (1, 2, 4):  # 3-gram Jaccard about 0.9, 0.8, 0.65 on 60 characters
+        for _ in range(1000):
+            text = "".join(rng.choice(alphabet) for _ in range(60))
+            typo = list(text)
+            for position in rng.sample(range(60), typos):
+                typo[position] = "#"
+            pairs.append((text, "".join(typo)))
+    pairs += [(pairs[i][0], pairs[i + 1][0]) for i in range(0, 1000, 2)]  # unrelated: Jaccard about 0
+    keys = _band_keys(spark, [(text,) for pair in pairs for text in pair], bands, width)
+    shared = [any(a == b for a, b in zip(keys[2 * i], keys[2 * i + 1], strict=True)) for i in range(len(pairs))]
+    jaccard = [len(grams(a) & grams(b)) / len(grams(a) | grams(b)) for a, b in pairs]
+    for start, end in ((0, 1000), (1000, 2000), (2000, 3000), (3000, 3500)):
+        predicted = sum(1 - (1 - j**width) ** bands for j in jaccard[start:end]) / (end - start)
+        assert sum(shared[start:end]) / (end - start) == pytest.approx(predicted, abs=0.04), (start, predicted)
 
 
 def test_bands_widen_four_values_per_tenfold_growth_past_100k_records() -> None:

@@ -36,14 +36,9 @@ from pyspark.sql import functions as F
 
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import ColumnProfile, RuleCost
+from glue_labeling.pipeline.jvm import register_jvm_functions
 from glue_labeling.pipeline.normalize import comparison_column
-from glue_labeling.pipeline.score import (
-    BROADCAST_RECORDS_MAX,
-    jaro_winkler,
-    register_jvm_functions,
-    similarity_column,
-    with_both_records,
-)
+from glue_labeling.pipeline.score import BROADCAST_RECORDS_MAX, jaro_winkler, similarity_column, with_both_records
 
 # Jaro-Winkler bounds of the "close" and "similar" levels (Splink's defaults for names).
 CLOSE = 0.92

@@ -2,17 +2,27 @@
 and for number and date columns a numeric copy (dates as days since 1970) for distances.
 
 The originals are untouched, so the labeling set shows the data as the user wrote it.
+
+The text normalization is one JVM function, gl_normalize (scripts/jvm/src, NormalizeText.java):
+one pass over the characters. It replaced lower + translate + regexp_replace + trim, which on
+1M generated person records (10 columns, one core, forced by a local checkpoint) took 32-37 s
+against 4 s for the JVM function, and 6 s for lower alone; both give the same text for every
+record. The regular expression was the cost.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, DateType, NumericType, TimestampType
 
+from glue_labeling.pipeline.jvm import register_jvm_functions
+
+# The accented letters folded to their base letters, character by character (NormalizeText.java
+# holds the same table).
 ACCENTED = "àáâãäåāçćčèéêëēęìíîïīłñńòóôõöøōśšùúûüūýÿžźż"
 PLAIN = "aaaaaaaccceeeeeeiiiiilnnoooooooss" + "uuuuuyyzzz"
-assert len(ACCENTED) == len(PLAIN), "translate() pairs the two strings character by character"
+assert len(ACCENTED) == len(PLAIN), "the table pairs the two strings character by character"
 
 
 def comparison_column(index: int) -> str:
@@ -35,10 +45,11 @@ def numeric_value(column: Column, data_type: DataType) -> Column | None:
 
 
 def normalize_text(column: Column) -> Column:
-    lowered = F.translate(F.lower(column.cast("string")), ACCENTED, PLAIN)
-    # One pass: a run of anything but letters and digits (white space included) becomes one space.
-    cleaned = F.trim(F.regexp_replace(lowered, r"[^\p{L}\p{N}]+", " "))
-    return F.when(cleaned == "", None).otherwise(cleaned)
+    r"""Lower case, ACCENTED letters folded to PLAIN, every run of anything but letters and
+    numbers (\p{L}, \p{N}; white space included) one space, none at either end; null when
+    nothing is left. Registers the JVM function in the active session: a Column has no session."""
+    register_jvm_functions(SparkSession.active())
+    return F.call_function("gl_normalize", column.cast("string"))
 
 
 def with_comparison_columns(records: DataFrame, columns: list[str]) -> DataFrame:

@@ -134,7 +134,7 @@ def block_and_score(
     key = parameters["PrimaryKeyColumnName"]
     compared = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID, key)]
     # Cached: the profile reads it, then the MinHash band keys are built on it; uncached, every
-    # column's regular expressions would run twice.
+    # column would be normalized twice.
     normalized = with_comparison_columns(loaded, compared).cache()
     profiles = report.stage(
         "profile", lambda: profile_columns(normalized, compared), column_profile=lambda ps: [vars(p) for p in ps]

@@ -15,7 +15,7 @@ dates written as text):
     the column's standard deviation (dates in days), so distances compare across columns;
 all null when either side is null, which doubles as the null indicator.
 
-Jaro-Winkler, Levenshtein and word Jaccard are JVM functions (scripts/jvm/src, built by
+Jaro-Winkler, Levenshtein and word Jaccard are JVM functions (jvm.py: scripts/jvm/src, built by
 scripts/setup.sh into the jars Spark loads, shipped with a deploy); the first two equal
 rapidfuzz's figures. They replaced a rapidfuzz pandas UDF: on 100k generated records the UDF
 spent about 60 s of the score stage moving every pair's strings through Arrow to Python and
@@ -26,32 +26,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType
 
 from glue_labeling.pipeline import RECORD_ID
 from glue_labeling.pipeline.block import ColumnProfile
+from glue_labeling.pipeline.jvm import register_jvm_functions
 from glue_labeling.pipeline.normalize import comparison_column, numeric_column
-
-# SQL name -> class in glue-labeling-similarity.jar.
-JVM_FUNCTIONS = {
-    "gl_jaro_winkler": "io.gluelabeling.JaroWinklerSimilarity",
-    "gl_levenshtein": "io.gluelabeling.LevenshteinSimilarity",
-    "gl_token_jaccard": "io.gluelabeling.TokenJaccard",
-}
-
-
-def register_jvm_functions(spark: SparkSession) -> None:
-    """Registers the similarity functions in `spark` (idempotent), or says what is missing."""
-    for name, class_name in JVM_FUNCTIONS.items():
-        try:
-            spark.udf.registerJavaFunction(name, class_name, DoubleType())
-        except Exception as error:
-            raise RuntimeError(
-                f"cannot register {class_name} from glue-labeling-similarity.jar ({error}); is the jar on "
-                "Spark's classpath? scripts/setup.sh builds it for local runs, scripts/deploy.py ships it"
-            ) from error
 
 
 def jaro_winkler(left: Column, right: Column) -> Column:
