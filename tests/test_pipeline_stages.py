@@ -477,7 +477,7 @@ def test_candidate_pairs_dedup_each_pair_once_under_its_first_rule(spark: SparkS
         ],
         KEYED_SCHEMA,
     )
-    pairs = candidate_pairs(keyed, rule_count=3, linkage=False).cache()
+    pairs = candidate_pairs(keyed, rule_count=3, linkage=False, rows=6).cache()
     expected = spark.createDataFrame(
         [
             (5, 30, 0),
@@ -507,7 +507,7 @@ def test_candidate_pairs_linkage_only_crosses_sources(spark: SparkSession) -> No
         ],
         KEYED_SCHEMA,
     )
-    pairs = candidate_pairs(keyed, rule_count=2, linkage=True)
+    pairs = candidate_pairs(keyed, rule_count=2, linkage=True, rows=4)
     expected = spark.createDataFrame(
         [(1, 9, 0), (1, 4, 0), (2, 9, 0), (2, 4, 0), (1, 3, 1)],  # 9-3 share "m" but both are table 1
         PAIR_SCHEMA,
@@ -525,11 +525,11 @@ def test_oversized_blocks_are_dropped_from_their_rule_only(spark: SparkSession) 
     keyed = keyed.withColumn("_gl_k1", F.when(F.col(RECORD_ID).isin(1, 2), F.lit("z")))
     giants = oversized_keys(block_sizes(keyed, 3), [0, 1, 2], max_block_size=3)
     assert giants == [(0, "giant")]
-    pairs = candidate_pairs(without_oversized(keyed, giants), 3, linkage=False)
+    pairs = candidate_pairs(without_oversized(keyed, giants), 3, linkage=False, rows=keyed.count())
     # The giant block neither emits its 15 pairs nor hides 1-2 from the later rule.
     assert _pairs(pairs) == {(20, 21, 0), (1, 2, 1)}
     # Without the cap, the giant block would have given C(6, 2) pairs.
-    assert candidate_pairs(keyed, 3, linkage=False).count() == 15 + 1
+    assert candidate_pairs(keyed, 3, linkage=False, rows=keyed.count()).count() == 15 + 1
 
 
 def test_oversized_blocks_are_reported_by_the_values_their_keys_hash(spark: SparkSession) -> None:
