@@ -50,6 +50,7 @@ from glue_labeling.pipeline.fellegi_sunter import (
     comparison_vectors,
     fit_m_and_priors,
     level_column,
+    random_pairs,
     score_unsupervised,
     term_frequency_columns,
     u_probabilities,
@@ -625,6 +626,21 @@ def test_pair_features_from_profiles() -> None:
         (2, levenshtein_column(2)),
         (2, distance_column(2)),
     ]
+
+
+def test_random_pairs_bring_both_records_columns(spark: SparkSession) -> None:
+    records = spark.createDataFrame(
+        [(i, i % 2, f"name{i}") for i in range(10)], f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string"
+    )
+    dedup = random_pairs(records, 1, linkage=False, sample_records=4).collect()
+    assert len(dedup) == 4 * 3 // 2  # every pair of the 4 sampled records, once
+    assert all(r.id_l < r.id_r and (r._gl_n0_l, r._gl_n0_r) == (f"name{r.id_l}", f"name{r.id_r}") for r in dedup)
+    assert {r.rule for r in dedup} == {-1}
+    again = random_pairs(records, 1, linkage=False, sample_records=4).collect()
+    assert set(again) == set(dedup)  # hash order: the same sample every time
+    linked = random_pairs(records, 1, linkage=True, sample_records=3).collect()
+    assert len(linked) == 3 * 3
+    assert all(r.id_l % 2 == 0 and r.id_r % 2 == 1 for r in linked)  # table 0 left, table 1 right
 
 
 def test_compared_levels_carry_only_what_the_model_reads(spark: SparkSession) -> None:
