@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -374,15 +375,27 @@ def _ready_transform(service: GlueLabelingService, labels: list[tuple[str, str, 
     return transform_id
 
 
-def _create_transform(service: GlueLabelingService) -> str:
+def _create_transform(service: GlueLabelingService, table: str = "people") -> str:
     return service.create_ml_transform(
         {
-            "Name": "people",
-            "InputRecordTables": [{"DatabaseName": "learn", "TableName": "people"}],
+            "Name": table,
+            "InputRecordTables": [{"DatabaseName": "learn", "TableName": table}],
             "Parameters": {"TransformType": "FIND_MATCHES", "FindMatchesParameters": {"PrimaryKeyColumnName": "key"}},
             "Role": "local",
         }
     )["TransformId"]
+
+
+def _labeling_set_run(
+    spark: SparkSession, service: GlueLabelingService, transform_id: str, tmp_path: Path
+) -> tuple[str, dict[str, Any]]:
+    """A labeling-set generation run of the transform into tmp_path/sets: its id and run report."""
+    output = f"file://{tmp_path / 'sets'}"
+    task_run_id = service.start_ml_labeling_set_generation_task_run(
+        {"TransformId": transform_id, "OutputS3Path": output}
+    )["TaskRunId"]
+    assert run_job(spark, service.settings, task_run_id) == 0
+    return task_run_id, json.loads(service.ledger.get(task_run_id)["run_report"])
 
 
 def test_evaluation_needs_a_ready_transform_then_fills_evaluation_metrics(
@@ -418,12 +431,7 @@ def test_a_ready_transform_s_labeling_set_is_scored_by_the_better_model_and_skip
 ) -> None:
     service = people_service
     transform_id = _ready_transform(service, CLEAN_LABELS)
-    output = f"file://{tmp_path / 'sets'}"
-    task_run_id = service.start_ml_labeling_set_generation_task_run(
-        {"TransformId": transform_id, "OutputS3Path": output}
-    )["TaskRunId"]
-    assert run_job(spark, service.settings, task_run_id) == 0
-    report = json.loads(service.ledger.get(task_run_id)["run_report"])
+    task_run_id, report = _labeling_set_run(spark, service, transform_id, tmp_path)
     # Both models are measured on every labeled pair, held out of the classifier's training by
     # fold; on these clean typo copies the unsupervised model is already perfect, and a tie
     # keeps it (choose_model: the classifier must beat it).
@@ -436,6 +444,38 @@ def test_a_ready_transform_s_labeling_set_is_scored_by_the_better_model_and_skip
     shown = {row.key for row in spark.read.option("header", "true").csv(f"{tmp_path / 'sets'}/{task_run_id}").collect()}
     assert shown
     assert not shown & {key for a, b, _ in CLEAN_LABELS for key in (a, b)}
+
+
+def test_labels_that_contradict_the_unsupervised_model_hand_the_labeling_set_to_the_classifier(
+    spark: SparkSession, settings: Settings, tmp_path: Path
+) -> None:
+    # A stricter labeler than the model: a surname typo is another person. The unsupervised model
+    # calls the 12 typo copies matches (name and date of birth agree), the labels say they are
+    # not; exact copies e<i> of p12..p23 are matches for both. Only a classifier can learn that.
+    people = _people(spark).drop(RECORD_ID, SOURCE)
+    copies = people.where(F.col("key").isin([f"p{i}" for i in range(12, 24)])).withColumn(
+        "key", F.regexp_replace("key", "p", "e")
+    )
+    location = str(tmp_path / "strict")
+    people.unionByName(copies).write.parquet(location)
+    service = GlueLabelingService(settings, launcher=InProcessLauncher())
+    service.catalog.register(spark, "learn", "strict", location, "parquet")
+    # Not every typo copy and exact copy is labeled: the unlabeled ones are left to ask about.
+    labels = [(f"d{i}", f"p{i}", False) for i in range(8)] + [(f"e{i}", f"p{i}", True) for i in range(12, 18)]
+    transform_id = _create_transform(service, "strict")
+    _store_labels(service, transform_id, labels)
+    task_run_id, report = _labeling_set_run(spark, service, transform_id, tmp_path)
+    model = report["model"]
+    assert model["chosen"] == CLASSIFIER
+    assert model["held_out_f1"][CLASSIFIER] > model["held_out_f1"][UNSUPERVISED]
+    assert model["training_pairs"] == len(labels)
+    importances = model["column_importances"]
+    assert max(importances, key=importances.get) == "surname"  # what the labels are about
+    # The classifier also looked for matches blocking misses, and the sets skip labeled records.
+    assert "probe" in report["stage_seconds"] and report["probe_pairs"] >= 0
+    shown = {row.key for row in spark.read.option("header", "true").csv(f"{tmp_path / 'sets'}/{task_run_id}").collect()}
+    assert shown
+    assert not shown & {key for a, b, _ in labels for key in (a, b)}
 
 
 def test_the_find_matches_job_writes_the_input_with_match_id(
