@@ -210,12 +210,28 @@ def run_dedupe(
         learner.prepare_training(*data)
     shown, answers = 0, {"match": 0, "distinct": 0}
     for round_number, budget in enumerate(budgets, start=1):
-        while shown + 2 <= budget:
-            pair = learner.uncertain_pairs()[0]
-            answer = "match" if entity[pair[0][KEY]] == entity[pair[1][KEY]] else "distinct"
-            learner.mark_pairs({"match": [], "distinct": [], answer: [pair]})
-            answers[answer] += 1
-            shown += 2
+        try:
+            while shown + 2 <= budget:
+                pair = learner.uncertain_pairs()[0]
+                answer = "match" if entity[pair[0][KEY]] == entity[pair[1][KEY]] else "distinct"
+                learner.mark_pairs({"match": [], "distinct": [], answer: [pair]})
+                answers[answer] += 1
+                shown += 2
+        except dedupe.predicates.NoIndexError as error:
+            # dedupe 3.0.3's active learner can pick an index predicate and then score with it
+            # unindexed (FEBRL3, seed 17, after 36 records shown); it cannot ask further, so the
+            # baseline ends here and the other strategies and seeds go on.
+            yield {
+                "strategy": "dedupe",
+                "round": round_number,
+                "records_shown": shown,
+                "labeled_pairs": shown // 2,
+                "model": f"none (dedupe failed: {type(error).__name__})",
+                "precision": 0.0,
+                "recall": 0.0,
+                "f1": 0.0,
+            }
+            return
         row = {"strategy": "dedupe", "round": round_number, "records_shown": shown, "labeled_pairs": shown // 2}
         try:
             learner.train()
