@@ -38,7 +38,13 @@ from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import ColumnProfile, RuleCost
 from glue_labeling.pipeline.jvm import register_jvm_functions
 from glue_labeling.pipeline.normalize import comparison_column
-from glue_labeling.pipeline.score import BROADCAST_RECORDS_MAX, jaro_winkler, similarity_column, with_both_records
+from glue_labeling.pipeline.score import (
+    BROADCAST_RECORDS_MAX,
+    jaro_winkler,
+    pair_side,
+    similarity_column,
+    with_both_records,
+)
 
 # Jaro-Winkler bounds of the "close" and "similar" levels (Splink's defaults for names).
 CLOSE = 0.92
@@ -103,9 +109,10 @@ def pair_levels(joined: DataFrame, column_count: int, carried: tuple[str, ...] =
     """compared_levels of pairs (id_l, id_r, rule) that carry both records' compared columns
     (and the left record's `carried` ones) as `<name>_l`, `<name>_r`."""
     register_jvm_functions(joined.sparkSession)
+    compared = [comparison_column(i) for i in range(column_count)]
     levels = [
         comparison_level(jaro_winkler(F.col(f"{c}_l"), F.col(f"{c}_r"))).cast("byte").alias(level_column(i))
-        for i, c in enumerate(comparison_column(i) for i in range(column_count))
+        for i, c in enumerate(compared)
     ]
     return joined.select("id_l", "id_r", "rule", *levels, *[f"{name}_l" for name in carried])
 
@@ -330,15 +337,11 @@ def random_pairs(
     sampled records bring their columns along: joining 180,000 pairs back to the records
     shuffled all of them twice (5 s of the score stage at 1M records)."""
     order = F.xxhash64(F.col(RECORD_ID), F.lit(RANDOM_SAMPLE_SEED))
-    compared = [comparison_column(i) for i in range(column_count)]
+    compared = tuple(comparison_column(i) for i in range(column_count))
 
     def sample(source: int | None, side: str) -> DataFrame:
         chosen = records if source is None else records.where(F.col(SOURCE) == source)
-        return (
-            chosen.orderBy(order)
-            .limit(sample_records)
-            .select(F.col(RECORD_ID).alias(f"id_{side}"), *[F.col(c).alias(f"{c}_{side}") for c in compared])
-        )
+        return pair_side(chosen.orderBy(order).limit(sample_records), compared, side)
 
     left, right = (sample(0, "l"), sample(1, "r")) if linkage else (sample(None, "l"), sample(None, "r"))
     pairs = left.crossJoin(right)

@@ -80,12 +80,12 @@ def with_both_records(
     joins and the Jaro-Winkler levels took 37 s against 40.5 s sorted). Columns a later select
     leaves out are pruned from the join."""
     shared = F.broadcast(records) if broadcast_records else records.hint("shuffle_hash")
-    sides = {}
-    for side in ("l", "r"):
-        sides[side] = shared.select(
-            F.col(RECORD_ID).alias(f"id_{side}"), *[F.col(c).alias(f"{c}_{side}") for c in columns]
-        )
-    return pairs.join(sides["l"], "id_l").join(sides["r"], "id_r")
+    return pairs.join(pair_side(shared, columns, "l"), "id_l").join(pair_side(shared, columns, "r"), "id_r")
+
+
+def pair_side(records: DataFrame, columns: tuple[str, ...], side: str) -> DataFrame:
+    """`records`' id and `columns` named as one side of a pair: `id_<side>`, `<name>_<side>`."""
+    return records.select(F.col(RECORD_ID).alias(f"id_{side}"), *[F.col(c).alias(f"{c}_{side}") for c in columns])
 
 
 # Columns with at least this share of multi-word values get the word-Jaccard feature.
