@@ -43,6 +43,9 @@ def local_spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         "spark.default.parallelism": str(settings.spark_shuffle_partitions),
         "spark.driver.memory": settings.spark_driver_memory,
+        # A batch job wants throughput, not short pauses: with the parallel collector instead of
+        # G1, 1M generated records took 108 s against 123 s to a labeling set (4 GB driver).
+        "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.warehouse.dir": str(Path(settings.state_dir) / "warehouse"),
         # Delta's default LogStore is only safe for one writer per table on S3; the labeling

@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from glue_labeling.catalog import LocalCatalog
-from glue_labeling.pipeline import RECORD_ID, SOURCE
+from glue_labeling.pipeline import RECORD_ID, SOURCE, block
 from glue_labeling.pipeline.block import (
     BlockingPlan,
     ColumnProfile,
@@ -33,10 +33,10 @@ from glue_labeling.pipeline.block import (
     column_pair_rules,
     minhash_band_rules,
     minhash_band_width,
+    oversized_blocks,
     oversized_keys,
     plan_blocking,
     profile_columns,
-    readable_blocks,
     rule_costs,
     single_column_rules,
     with_rule_keys,
@@ -533,18 +533,50 @@ def test_oversized_blocks_are_dropped_from_their_rule_only(spark: SparkSession) 
     assert candidate_pairs(keyed, 3, linkage=False, rows=keyed.count()).count() == 15 + 1
 
 
-def test_oversized_blocks_are_reported_by_the_values_their_keys_hash(spark: SparkSession) -> None:
+def test_oversized_blocks_are_counted_exactly_and_reported_by_the_values_their_keys_hash(
+    spark: SparkSession,
+) -> None:
     records = spark.createDataFrame(
-        [(1, 0, "nsw", "2000"), (2, 0, "nsw", "2000"), (3, 0, "vic", "3000")],
+        [(1, 0, "nsw", "2000"), (2, 0, "nsw", "2000"), (3, 0, "vic", "3000"), (4, 0, "vic", "3001")],
         f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string, _gl_n1 string",
     )
     rules = [ExactRule("exact:state", (0,)), ExactRule("exact:state+postcode", (0, 1))]
     keyed = {row[RECORD_ID]: row for row in with_rule_keys(records, rules).collect()}
-    blocks = readable_blocks(records, rules, [(1, keyed[1]._gl_k1), (0, keyed[3]._gl_k0)])
+    suspects = [(1, keyed[1]._gl_k1), (0, keyed[3]._gl_k0), (1, keyed[3]._gl_k1)]
+    blocks = oversized_blocks(records, rules, suspects, max_block_size=1)
+    # The third suspect holds one record: not above the cap, so not dropped.
     assert [(block.rule, block.value) for block in blocks] == [(1, "nsw\u001f2000"), (0, "vic")]
+    assert oversized_blocks(records, rules, suspects, max_block_size=2) == []
     report = BlockingPlan(rules, [], blocks).oversized_report(limit=1)
     assert report == [{"rule": "exact:state+postcode", "key": "nsw\u001f2000"}]
-    assert readable_blocks(records, rules, []) == []
+    assert oversized_blocks(records, rules, [], max_block_size=1) == []
+
+
+def test_plan_blocking_above_the_sample_size_estimates_costs_and_counts_giants_exactly(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 4,000 records: a phone shared by pairs (2,000 pairs), a code shared by 40 (blocks of 100,
+    # 198,000 pairs: over the budget of 16,000) and a city shared by pairs but for one giant
+    # block of 700, over the cap.
+    rows = [(i, 0, f"p{i // 2}", f"c{i % 40}", "springfield" if i < 700 else f"town{i // 2}") for i in range(4000)]
+    records = spark.createDataFrame(
+        rows, f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string, _gl_n1 string, _gl_n2 string"
+    )
+    profiles = [_profile(0, "phone", 2000), _profile(1, "code", 40), _profile(2, "city", 1651)]
+    monkeypatch.setattr(block, "PLAN_SAMPLE_RECORDS", 1000)
+    monkeypatch.setattr(block, "PLAN_SAMPLE_MIN_SHARE", 0.25)
+    assert block.planning_share(4000) == 0.25
+    signed = with_band_keys(records, [], bands=4)
+    plan = plan_blocking(signed, profiles, rows=4000, linkage=False, accuracy_cost_tradeoff=0.5, max_block_size=500)
+    costs = plan.single_column_costs()
+    assert costs[0].pairs == pytest.approx(2000, rel=0.3)
+    assert costs[1].pairs == pytest.approx(198_000, rel=0.15)
+    assert costs[2].keyed_left == pytest.approx(4000, rel=0.1)
+    assert costs[2].pairs_capped == pytest.approx(1650, rel=0.3)
+    assert [rule.name for rule in plan.rules] == ["exact:phone", "exact:city"]
+    # The sample shows the giant at about 175 records, above half the scaled cap (62.5): it is
+    # counted on all records, found above the cap, and dropped by its value.
+    assert plan.oversized_report() == [{"rule": "exact:city", "key": "springfield"}]
 
 
 # -------------------------------------------------------------------------------------- score

@@ -42,9 +42,9 @@ from glue_labeling.pipeline.block import (
     RuleCost,
     block_entries,
     block_sizes,
+    oversized_blocks,
     oversized_keys,
     pair_budget,
-    readable_blocks,
     with_rule_keys,
 )
 from glue_labeling.pipeline.classify import PairClassifier, featured_pairs, labeled_pair_ids, labeled_pairs_within
@@ -250,7 +250,7 @@ def _oversized(
         return carried
     sizes = block_sizes(with_rule_keys(records, learned), len(learned))
     found = [(defaults + rule, key) for rule, key in oversized_keys(sizes, list(range(len(learned))), max_block_size)]
-    return carried + readable_blocks(records, final, found)
+    return carried + oversized_blocks(records, final, found, max_block_size)
 
 
 def probe_pairs(
