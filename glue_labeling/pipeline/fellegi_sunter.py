@@ -20,6 +20,9 @@ do); the pair's match weight is the prior log-odds plus the sum of log2(m/u) ove
     the sampled one: it is the u of the population a new pair comes from.
   * Term frequencies: agreeing on a common value ("john", "smith") is weaker evidence than on
     a rare one, so for skewed columns the exact level's u becomes the value's own frequency.
+    Two records agree exactly only on a value at least two records hold, so only the values
+    held by three or more are counted and shipped (with_term_frequencies); any other value a
+    pair agrees on is held by exactly two.
 
 The score is the match probability, 1 / (1 + 2**-weight).
 """
@@ -117,22 +120,50 @@ def pair_levels(joined: DataFrame, column_count: int, carried: tuple[str, ...] =
     return joined.select("id_l", "id_r", "rule", *levels, *[f"{name}_l" for name in carried])
 
 
+# Values held by fewer records are not listed in the term frequencies (with_term_frequencies):
+# a value two records agree on is held by at least two, so an unlisted one by exactly two.
+LISTED_VALUE_MIN_RECORDS = 3
+
+
 def with_term_frequencies(records: DataFrame, non_null_counts: dict[int, int]) -> DataFrame:
     """Adds `_gl_tf<i>` for each column in `non_null_counts` (column -> its non-null values):
-    the share of those values equal to this record's. Each column's value counts reach the
-    records through a broadcast (a column has at most as many distinct values as there are
-    records), so the records are not shuffled once per column, as a window over each value
-    would shuffle them."""
+    the share of those values equal to this record's, where that matters: a record whose value
+    fewer than LISTED_VALUE_MIN_RECORDS records hold gets the share of two, which is exact for
+    every value an exact agreement can be on (a unique value agrees with nothing).
+
+    One aggregation counts every column's values (as 64-bit hashes); the listed values reach
+    the records through a broadcast per column, so the records are not shuffled. Listing every
+    value instead broadcast a table of each column's distinct values: at 1M generated person
+    records, 7 columns among them the near-unique phone, email and address, that took 12 s."""
+    if not non_null_counts:
+        return records
+    value_hash = {index: F.xxhash64(comparison_column(index)) for index in non_null_counts}
+    entries = F.explode(
+        F.array(*[F.struct(F.lit(i).alias("column"), hashed.alias("hash")) for i, hashed in value_hash.items()])
+    )
+    listed = (
+        records.select(entries.alias("entry"))
+        .where(F.col("entry.hash").isNotNull())
+        .groupBy("entry.column", "entry.hash")
+        .count()
+        .where(F.col("count") >= LISTED_VALUE_MIN_RECORDS)
+        .localCheckpoint()  # counted once, read by every column's broadcast
+    )
     result = records
     for index, non_null in non_null_counts.items():
-        value = comparison_column(index)
-        frequencies = (
-            records.where(F.col(value).isNotNull())
-            .groupBy(value)
-            .agg((F.count(F.lit(1)) / max(non_null, 1)).alias(term_frequency_column(index)))
+        counts = listed.where(F.col("column") == index).select(
+            F.col("hash").alias("_gl_hash"), (F.col("count") / max(non_null, 1)).alias(term_frequency_column(index))
         )
-        result = result.join(F.broadcast(frequencies), value, "left").select(
-            *result.columns, term_frequency_column(index)
+        value = comparison_column(index)
+        result = (
+            result.withColumn("_gl_hash", F.when(F.col(value).isNotNull(), value_hash[index]))
+            .join(F.broadcast(counts), "_gl_hash", "left")
+            .select(
+                *result.columns,
+                F.when(
+                    F.col(value).isNotNull(), F.coalesce(term_frequency_column(index), F.lit(2 / max(non_null, 1)))
+                ).alias(term_frequency_column(index)),
+            )
         )
     return result
 
