@@ -35,7 +35,7 @@ from glue_labeling.launchers.job_arguments import export_settings_arguments
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.classify import labeled_pair_ids, labeled_pairs_within
 from glue_labeling.pipeline.cluster import connected_components
-from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables, with_record_id
+from glue_labeling.pipeline.load import InputDataError, identified_records, load_tables
 from glue_labeling.pipeline.run import RunReport, block_and_score, labels_frame
 from glue_labeling.pipeline.write import hadoop_uri
 from glue_labeling.registry import TransformRegistry
@@ -74,8 +74,7 @@ def find_matches(
     """`records` (the input, `_gl_source` tagging the table) with `match_id`. `labels`: the
     transform's labeled pairs (LABELED_PAIRS_SCHEMA), trained on when `ready`."""
     key = parameters["PrimaryKeyColumnName"]
-    check_primary_key(records, key)
-    loaded = with_record_id(records, key).cache()
+    loaded = identified_records(records, key)
     report.figures["records_read"] = loaded.count()
     candidates = block_and_score(loaded, parameters, linkage, report, labels if ready else None)
     edges = candidates.pairs.where(F.col("match_score") >= candidates.threshold).select("id_l", "id_r")

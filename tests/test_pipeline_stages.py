@@ -58,7 +58,13 @@ from glue_labeling.pipeline.fellegi_sunter import (
     with_term_frequencies,
 )
 from glue_labeling.pipeline.jvm import register_jvm_functions
-from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables, with_record_id
+from glue_labeling.pipeline.load import (
+    InputDataError,
+    check_primary_key,
+    identified_records,
+    load_tables,
+    with_record_id,
+)
 from glue_labeling.pipeline.minhash import BAND_KEYS, with_band_keys
 from glue_labeling.pipeline.normalize import ACCENTED, PLAIN, normalize_text, with_comparison_columns
 from glue_labeling.pipeline.sample import (
@@ -121,6 +127,18 @@ def test_check_primary_key_is_per_table(spark: SparkSession) -> None:
     # Linkage: the same key may appear once in each table.
     records = spark.createDataFrame([(0, "a"), (1, "a"), (0, "b")], f"{SOURCE} int, pk string")
     check_primary_key(records, "pk")
+
+
+def test_identified_records_are_cached_with_their_ids_once_the_key_is_checked(spark: SparkSession) -> None:
+    records = spark.createDataFrame([(0, "a"), (0, "b")], f"{SOURCE} int, pk string")
+    identified = identified_records(records, "pk")
+    assert identified.is_cached
+    assert_df_equality(identified, with_record_id(records, "pk"), ignore_row_order=True)
+    duplicated = spark.createDataFrame([(0, "a"), (0, "a")], f"{SOURCE} int, pk string")
+    with pytest.raises(InputDataError, match=r"'pk' is not unique: 'a' appears 2 times"):
+        identified_records(duplicated, "pk")
+    with pytest.raises(InputDataError, match=r"'nope' is not in the input table"):
+        identified_records(records, "nope")
 
 
 def test_with_record_id_is_deterministic_and_distinct_per_source_and_key(spark: SparkSession) -> None:

@@ -38,7 +38,7 @@ from glue_labeling.pipeline.classify import PairClassifier, choose_scoring, labe
 from glue_labeling.pipeline.cluster import connected_components
 from glue_labeling.pipeline.fellegi_sunter import FellegiSunterModel, score_unsupervised
 from glue_labeling.pipeline.learn_blocking import learn_rules, missed_matches
-from glue_labeling.pipeline.load import InputDataError, check_primary_key, load_tables, with_record_id
+from glue_labeling.pipeline.load import InputDataError, identified_records, load_tables
 from glue_labeling.pipeline.minhash import with_band_keys
 from glue_labeling.pipeline.normalize import with_comparison_columns
 from glue_labeling.pipeline.sample import SamplingConfig, sample_labeling_sets
@@ -227,12 +227,11 @@ def generate_labeling_set(
     tables = transform["InputRecordTables"]
     linkage = len(tables) == 2
 
-    def load() -> DataFrame:
-        raw = load_tables(spark, tables, catalog)
-        check_primary_key(raw, key)
-        return with_record_id(raw, key)
-
-    loaded = report.stage("load", lambda: load().cache(), records_read=lambda df: df.count())
+    loaded = report.stage(
+        "load",
+        lambda: identified_records(load_tables(spark, tables, catalog), key),
+        records_read=lambda df: df.count(),
+    )
     data_columns = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID)]
     candidates = block_and_score(loaded, parameters, linkage, report, labels, max_block_size)
     scored, threshold = candidates.pairs, candidates.threshold

@@ -24,7 +24,7 @@ from glue_labeling.catalog import LocalCatalog
 from glue_labeling.labels.metrics import find_matches_metrics, is_held_out
 from glue_labeling.labels.store import LabelStore
 from glue_labeling.pipeline.classify import labeled_pairs_within
-from glue_labeling.pipeline.load import InputDataError, load_tables, with_record_id
+from glue_labeling.pipeline.load import InputDataError, identified_records, load_tables
 from glue_labeling.pipeline.run import LABELED_PAIRS_SCHEMA, RunReport, block_and_score
 from glue_labeling.settings import Settings
 
@@ -69,7 +69,7 @@ def evaluation_task(
 
     loaded = report.stage(
         "load",
-        lambda: with_record_id(load_tables(spark, tables, LocalCatalog(settings)), key).cache(),
+        lambda: identified_records(load_tables(spark, tables, LocalCatalog(settings)), key),
         records_read=lambda df: df.count(),
     )
     candidates = block_and_score(loaded, parameters, len(tables) == 2, report, frame(training))
