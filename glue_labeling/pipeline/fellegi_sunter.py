@@ -370,12 +370,13 @@ def random_pairs(
     order = F.xxhash64(F.col(RECORD_ID), F.lit(RANDOM_SAMPLE_SEED))
     compared = tuple(comparison_column(i) for i in range(column_count))
 
-    def sample(source: int | None, side: str) -> DataFrame:
+    def sample(source: int | None) -> DataFrame:
+        # Checkpointed: both sides of a dedup cross join are the same sample, chosen once.
         chosen = records if source is None else records.where(F.col(SOURCE) == source)
-        return pair_side(chosen.orderBy(order).limit(sample_records), compared, side)
+        return chosen.orderBy(order).limit(sample_records).select(RECORD_ID, *compared).localCheckpoint()
 
-    left, right = (sample(0, "l"), sample(1, "r")) if linkage else (sample(None, "l"), sample(None, "r"))
-    pairs = left.crossJoin(right)
+    left, right = (sample(0), sample(1)) if linkage else (sample(None),) * 2
+    pairs = pair_side(left, compared, "l").crossJoin(pair_side(right, compared, "r"))
     if not linkage:
         pairs = pairs.where(F.col("id_l") < F.col("id_r"))
     return pairs.withColumn("rule", F.lit(-1))
