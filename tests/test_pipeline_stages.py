@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from glue_labeling.catalog import LocalCatalog
-from glue_labeling.pipeline import RECORD_ID, SOURCE, block
+from glue_labeling.pipeline import RECORD_ID, SOURCE, block, compare
 from glue_labeling.pipeline.block import (
     BlockingPlan,
     ColumnProfile,
@@ -29,7 +29,6 @@ from glue_labeling.pipeline.block import (
     MinHashBandRule,
     RuleCost,
     block_sizes,
-    candidate_pairs,
     column_pair_rules,
     minhash_band_rules,
     minhash_band_width,
@@ -40,16 +39,16 @@ from glue_labeling.pipeline.block import (
     rule_costs,
     single_column_rules,
     with_rule_keys,
-    without_oversized,
 )
 from glue_labeling.pipeline.cluster import connected_components
+from glue_labeling.pipeline.compare import compared_candidates
 from glue_labeling.pipeline.fellegi_sunter import (
     ComparisonVectors,
     FellegiSunterModel,
-    compared_levels,
     comparison_vectors,
     fit_m_and_priors,
     level_column,
+    pair_levels,
     random_pairs,
     score_unsupervised,
     term_frequency_columns,
@@ -83,6 +82,7 @@ from glue_labeling.pipeline.score import (
     levenshtein_column,
     similarity_column,
     token_jaccard,
+    with_both_records,
     with_features,
 )
 from glue_labeling.pipeline.write import (
@@ -480,11 +480,23 @@ def test_plan_blocking_keeps_rules_within_the_pair_budget(spark: SparkSession) -
     assert plan.single_column_costs()[3].pairs == 180
 
 
-KEYED_SCHEMA = f"{RECORD_ID} long, {SOURCE} int, _gl_k0 string, _gl_k1 string, _gl_k2 string"
+# Records whose normalized columns are also their blocking keys: rule i is the exact rule on
+# column i, so a test can say which records share which key.
+BLOCKED_SCHEMA = f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string, _gl_n1 string, _gl_n2 string"
+COLUMN_RULES = [ExactRule(f"exact:c{i}", (i,)) for i in range(3)]
 
 
-def test_candidate_pairs_dedup_each_pair_once_under_its_first_rule(spark: SparkSession) -> None:
-    keyed = spark.createDataFrame(
+def _compared(records: DataFrame, linkage: bool = False, oversized: list[tuple[int, int]] | None = None) -> DataFrame:
+    return compared_candidates(records, COLUMN_RULES, oversized or [], 3, (), linkage, rows=records.count())
+
+
+@pytest.mark.parametrize("shared_blocks_broadcast", [True, False])
+def test_compared_candidates_dedup_each_pair_once_under_its_first_rule(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch, shared_blocks_broadcast: bool
+) -> None:
+    if not shared_blocks_broadcast:  # too many blocks of several records to send to every task
+        monkeypatch.setattr(compare, "SHARED_BLOCKS_BROADCAST_MAX", 0)
+    records = spark.createDataFrame(
         [
             # ids deliberately out of order so that id_l < id_r is the function's doing
             (30, 0, "a", "x", "p"),
@@ -494,9 +506,9 @@ def test_candidate_pairs_dedup_each_pair_once_under_its_first_rule(spark: SparkS
             (2, 0, "b", "y", "p"),
             (40, 0, None, None, None),
         ],
-        KEYED_SCHEMA,
+        BLOCKED_SCHEMA,
     )
-    pairs = candidate_pairs(keyed, rule_count=3, linkage=False, rows=6).cache()
+    compared = _compared(records).cache()
     expected = spark.createDataFrame(
         [
             (5, 30, 0),
@@ -509,14 +521,16 @@ def test_candidate_pairs_dedup_each_pair_once_under_its_first_rule(spark: SparkS
         ],
         PAIR_SCHEMA,
     )
-    assert_df_equality(pairs, expected, ignore_row_order=True, ignore_nullable=True)
-    found = [(r.id_l, r.id_r) for r in pairs.collect()]
+    assert_df_equality(compared.select("id_l", "id_r", "rule"), expected, ignore_row_order=True, ignore_nullable=True)
+    found = [(r.id_l, r.id_r) for r in compared.collect()]
     assert len(found) == len(set(found))  # once each, even when several rules agree
-    assert all(left < right for left, right in found)
+    # The levels come with the pair: 5-30 agree on all three columns, 5-8 miss column 0.
+    levels = {(r.id_l, r.id_r): (r._gl_lvl0, r._gl_lvl1, r._gl_lvl2) for r in compared.collect()}
+    assert levels[(5, 30)] == (3, 3, 0) and levels[(5, 8)] == (-1, 3, 0)
 
 
-def test_candidate_pairs_linkage_only_crosses_sources(spark: SparkSession) -> None:
-    keyed = spark.createDataFrame(
+def test_compared_candidates_linkage_only_crosses_sources(spark: SparkSession) -> None:
+    records = spark.createDataFrame(
         [
             (1, 0, "k", "m", None),
             (2, 0, "k", None, None),
@@ -524,31 +538,52 @@ def test_candidate_pairs_linkage_only_crosses_sources(spark: SparkSession) -> No
             (4, 1, "k", None, None),
             (3, 1, None, "m", None),
         ],
-        KEYED_SCHEMA,
+        BLOCKED_SCHEMA,
     )
-    pairs = candidate_pairs(keyed, rule_count=2, linkage=True, rows=4)
     expected = spark.createDataFrame(
         [(1, 9, 0), (1, 4, 0), (2, 9, 0), (2, 4, 0), (1, 3, 1)],  # 9-3 share "m" but both are table 1
         PAIR_SCHEMA,
     )
-    assert_df_equality(pairs, expected, ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(
+        _compared(records, linkage=True).select("id_l", "id_r", "rule"),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+
+
+def test_compared_candidates_carry_the_left_record_s_columns_and_compare_by_jaro_winkler(
+    spark: SparkSession,
+) -> None:
+    records = spark.createDataFrame(
+        [(1, 0, "martha", "smith", None, 0.5), (2, 0, "marhta", "smith", "x", 0.25), (3, 0, "zoe", "smyth", "y", 0.1)],
+        f"{BLOCKED_SCHEMA}, _gl_tf1 double",
+    )
+    # One rule that puts everyone in one block.
+    everyone = ExactRule("exact:everyone", (4,))
+    keyed = records.withColumn("_gl_n4", F.lit("all"))
+    compared = compared_candidates(keyed, [everyone], [], 3, ("_gl_tf1",), False, rows=3)
+    expected = spark.createDataFrame(
+        # martha/marhta: Jaro-Winkler 0.961 (close); smith/smyth 0.893 (similar); x/y 0; null: -1.
+        [(1, 2, 0, 2, 3, -1, 0.5), (1, 3, 0, 0, 1, -1, 0.5), (2, 3, 0, 0, 1, 0, 0.25)],
+        "id_l long, id_r long, rule int, _gl_lvl0 byte, _gl_lvl1 byte, _gl_lvl2 byte, _gl_tf1_l double",
+    )
+    assert_df_equality(compared, expected, ignore_row_order=True, ignore_nullable=True)
 
 
 def test_oversized_blocks_are_dropped_from_their_rule_only(spark: SparkSession) -> None:
     giant = [(i, 0, "giant", None, None) for i in range(1, 7)]
-    keyed = spark.createDataFrame(
-        [*giant, (20, 0, "small", None, None), (21, 0, "small", None, None)],
-        KEYED_SCHEMA,
+    records = spark.createDataFrame(
+        [*giant, (20, 0, "small", None, None), (21, 0, "small", None, None)], BLOCKED_SCHEMA
     )
     # Rule 1 pairs two members of the giant block of rule 0.
-    keyed = keyed.withColumn("_gl_k1", F.when(F.col(RECORD_ID).isin(1, 2), F.lit("z")))
-    giants = oversized_keys(block_sizes(keyed, 3), [0, 1, 2], max_block_size=3)
-    assert giants == [(0, "giant")]
-    pairs = candidate_pairs(without_oversized(keyed, giants), 3, linkage=False, rows=keyed.count())
+    records = records.withColumn("_gl_n1", F.when(F.col(RECORD_ID).isin(1, 2), F.lit("z")))
+    giants = oversized_keys(block_sizes(with_rule_keys(records, COLUMN_RULES), 3), [0, 1, 2], max_block_size=3)
+    assert len(giants) == 1 and giants[0][0] == 0
     # The giant block neither emits its 15 pairs nor hides 1-2 from the later rule.
-    assert _pairs(pairs) == {(20, 21, 0), (1, 2, 1)}
+    assert _pairs(_compared(records, oversized=giants).select("id_l", "id_r", "rule")) == {(20, 21, 0), (1, 2, 1)}
     # Without the cap, the giant block would have given C(6, 2) pairs.
-    assert candidate_pairs(keyed, 3, linkage=False, rows=keyed.count()).count() == 15 + 1
+    assert _compared(records).count() == 15 + 1
 
 
 def test_oversized_blocks_are_counted_exactly_and_reported_by_the_values_their_keys_hash(
@@ -691,21 +726,6 @@ def test_random_pairs_bring_both_records_columns(spark: SparkSession) -> None:
     linked = random_pairs(records, 1, linkage=True, sample_records=3).collect()
     assert len(linked) == 3 * 3
     assert all(r.id_l % 2 == 0 and r.id_r % 2 == 1 for r in linked)  # table 0 left, table 1 right
-
-
-def test_compared_levels_carry_only_what_the_model_reads(spark: SparkSession) -> None:
-    records = spark.createDataFrame(
-        [(1, "martha", "smith", None, 0.5), (2, "marhta", "smith", "x", 0.25), (3, "zoe", "smyth", "y", 0.1)],
-        f"{RECORD_ID} long, _gl_n0 string, _gl_n1 string, _gl_n2 string, _gl_tf1 double",
-    )
-    pairs = spark.createDataFrame([(1, 2, 0), (2, 3, 1)], PAIR_SCHEMA)
-    levels = compared_levels(pairs, records, 3, carried=("_gl_tf1",))
-    expected = spark.createDataFrame(
-        # martha/marhta: Jaro-Winkler 0.961 (close); smith/smyth 0.893 (similar); x/y 0.
-        [(1, 2, 0, 2, 3, -1, 0.5), (2, 3, 1, 0, 1, 0, 0.25)],
-        "id_l long, id_r long, rule int, _gl_lvl0 byte, _gl_lvl1 byte, _gl_lvl2 byte, _gl_tf1_l double",
-    )
-    assert_df_equality(levels, expected, ignore_row_order=True, ignore_nullable=True)
 
 
 def test_comparison_levels(spark: SparkSession) -> None:
@@ -859,7 +879,8 @@ def test_score_unsupervised_separates_duplicates_from_strangers(spark: SparkSess
         )
         for i in range(3)
     }
-    scored, model = score_unsupervised(pairs, records, profiles, costs, {}, rows=70, linkage=False)
+    levels = pair_levels(with_both_records(pairs, records, ("_gl_n0", "_gl_n1", "_gl_n2")), 3)
+    scored, model = score_unsupervised(levels, records, profiles, costs, {}, linkage=False)
     got = {(r.id_l, r.id_r): r.match_score for r in scored.collect()}
     assert min(got[(a, b)] for a, b, _ in true_pairs) > 0.9
     assert max(got[(a, b)] for a, b, _ in strangers) < 0.1

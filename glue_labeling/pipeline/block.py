@@ -1,5 +1,5 @@
-"""Block: candidate pairs from several blocking rules, each pair kept under the first rule
-that finds it (as Splink attributes pairs).
+"""Block: the blocking rules, chosen and measured on the data; compare.py makes the candidate
+pairs they find, each pair kept under the first rule that finds it (as Splink attributes pairs).
 
 A rule gives every record a key (null when it cannot say); two records are candidates when
 their keys are equal. Keys are 64-bit hashes, so blocks are counted and joined on 8 bytes. Two
@@ -56,9 +56,6 @@ PLAN_SAMPLE_SEED = 11
 # records, to see whether it is oversized: a block just over the cap of 500 shows at least 25 of
 # its records in a 10% sample with probability 1 - 1e-4.
 OVERSIZED_CHECK_MARGIN = 0.5
-# Block entries (record, rule, key) per partition of the blocking join: the hash table of one
-# partition's entries, about 40 bytes each, stays near 80 MB.
-ENTRIES_PER_PARTITION = 2_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -439,32 +436,3 @@ def without_oversized(keyed: DataFrame, oversized: list[tuple[int, int]]) -> Dat
         giant = [key for rule, key in oversized if name == f"_gl_k{rule}"]
         columns.append(F.when(~F.col(name).isin(giant), F.col(name)).alias(name) if giant else F.col(name))
     return keyed.select(*columns)
-
-
-def candidate_pairs(keyed: DataFrame, rule_count: int, linkage: bool, rows: int) -> DataFrame:
-    """(id_l, id_r, rule) with each pair once, under the first rule that finds it. Dedup:
-    id_l < id_r; linkage: table 0 vs table 1. `rows`: the records keyed.
-
-    One self-join of every rule's (rule, key) entries, then the smallest rule per pair. Splink
-    instead joins rule by rule, each join filtering out pairs that agree on an earlier rule's
-    key; in Spark that shuffles every record's keys of all rules once per rule, where this
-    shuffles (id, source, rule, key) once and then the raw pairs (a pair several rules find
-    counts once per rule) once.
-
-    A shuffled hash join, not a sort-merge join: on 1M generated records (11 rules, 11M
-    entries, 8.5M raw pairs) the join took 16-22 s hashed against 33 s sorted. A hash join
-    holds one side of a partition in memory, so the entries are spread over enough partitions
-    to keep that near ENTRIES_PER_PARTITION rows (a record has at most one key per rule)."""
-    partitions = max(
-        int(keyed.sparkSession.conf.get("spark.sql.shuffle.partitions") or 1),
-        math.ceil(rows * rule_count / ENTRIES_PER_PARTITION),
-    )
-    entries = block_entries(keyed, rule_count).repartition(partitions, "rule", "key")
-    left = entries.select(F.col(RECORD_ID).alias("id_l"), F.col(SOURCE).alias("source_l"), "rule", "key")
-    right = entries.select(F.col(RECORD_ID).alias("id_r"), F.col(SOURCE).alias("source_r"), "rule", "key")
-    pairs = left.join(right.hint("shuffle_hash"), ["rule", "key"])
-    if linkage:
-        pairs = pairs.where((F.col("source_l") == 0) & (F.col("source_r") == 1))
-    else:
-        pairs = pairs.where(F.col("id_l") < F.col("id_r"))
-    return pairs.groupBy("id_l", "id_r").agg(F.min("rule").alias("rule"))

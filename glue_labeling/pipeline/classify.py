@@ -54,7 +54,7 @@ FOLD = "_gl_fold"
 def labeled_pair_ids(labels: DataFrame) -> DataFrame:
     """Stored labels (left_source, left_key, right_source, right_key, is_match, and any other
     column, kept) -> (id_l, id_r, is_match, ...) with the record ids of with_record_id, oriented
-    as candidate_pairs orients pairs: table 0 left of table 1, else the smaller id left."""
+    as compare.compared_candidates orients pairs: table 0 left of table 1, else the smaller id left."""
     left = F.xxhash64(F.col("left_source").cast("int"), F.col("left_key"))
     right = F.xxhash64(F.col("right_source").cast("int"), F.col("right_key"))
     crossing = F.col("left_source") != F.col("right_source")

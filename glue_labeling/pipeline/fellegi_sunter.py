@@ -41,13 +41,7 @@ from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import ColumnProfile, RuleCost
 from glue_labeling.pipeline.jvm import register_jvm_functions
 from glue_labeling.pipeline.normalize import comparison_column
-from glue_labeling.pipeline.score import (
-    BROADCAST_RECORDS_MAX,
-    jaro_winkler,
-    pair_side,
-    similarity_column,
-    with_both_records,
-)
+from glue_labeling.pipeline.score import jaro_winkler, pair_side, similarity_column
 
 # Jaro-Winkler bounds of the "close" and "similar" levels (Splink's defaults for names).
 CLOSE = 0.92
@@ -92,32 +86,17 @@ def with_levels(featured: DataFrame, column_count: int) -> DataFrame:
     )
 
 
-def compared_levels(
-    pairs: DataFrame,
-    records: DataFrame,
-    column_count: int,
-    carried: tuple[str, ...] = (),
-    broadcast_records: bool = False,
-) -> DataFrame:
-    """(id_l, id_r, rule, `_gl_lvl<i>` as bytes, and the left record's `carried` columns as
-    `<name>_l`): all the model reads of a pair. Only Jaro-Winkler, once per column; the
-    classifier's other features (with_features) are not computed for a model that does not
-    read them, and a narrow frame is cheap to checkpoint and read again."""
-    compared = tuple(comparison_column(i) for i in range(column_count))
-    joined = with_both_records(pairs, records, (*compared, *carried), broadcast_records)
-    return pair_levels(joined, column_count, carried)
-
-
-def pair_levels(joined: DataFrame, column_count: int, carried: tuple[str, ...] = ()) -> DataFrame:
-    """compared_levels of pairs (id_l, id_r, rule) that carry both records' compared columns
-    (and the left record's `carried` ones) as `<name>_l`, `<name>_r`."""
+def pair_levels(joined: DataFrame, column_count: int) -> DataFrame:
+    """(id_l, id_r, rule, `_gl_lvl<i>` as bytes) of pairs that carry both records' compared
+    columns as `<name>_l`, `<name>_r`: the levels compare.compared_candidates makes in the JVM
+    for the candidates, here for pairs that are not candidates (the random sample of u)."""
     register_jvm_functions(joined.sparkSession)
     compared = [comparison_column(i) for i in range(column_count)]
     levels = [
         comparison_level(jaro_winkler(F.col(f"{c}_l"), F.col(f"{c}_r"))).cast("byte").alias(level_column(i))
         for i, c in enumerate(compared)
     ]
-    return joined.select("id_l", "id_r", "rule", *levels, *[f"{name}_l" for name in carried])
+    return joined.select("id_l", "id_r", "rule", *levels)
 
 
 # Values held by fewer records are not listed in the term frequencies (with_term_frequencies):
@@ -395,32 +374,29 @@ def fit(
     return FellegiSunterModel(fitted.m, u, fitted.prior, fitted.iterations, tuple(term_frequency), fitted.rule_priors)
 
 
+def records_with_term_frequencies(
+    records: DataFrame, profiles: list[ColumnProfile], single_column_costs: dict[int, RuleCost], rows: int
+) -> tuple[DataFrame, tuple[str, ...]]:
+    """`records` with the term frequencies of the skewed columns (term_frequency_columns), and
+    the names of those columns: what a pair carries of its left record for the score."""
+    frequent = term_frequency_columns(single_column_costs, profiles)
+    non_null = {i: round(profiles[i].non_null_ratio * rows) for i in frequent}
+    return with_term_frequencies(records, non_null), tuple(term_frequency_column(i) for i in frequent)
+
+
 def score_unsupervised(
-    pairs: DataFrame,
+    levels: DataFrame,
     records: DataFrame,
     profiles: list[ColumnProfile],
     single_column_costs: dict[int, RuleCost],
     columns_fixed_by_rule: dict[int, tuple[int, ...]],
-    rows: int,
     linkage: bool,
 ) -> tuple[DataFrame, FellegiSunterModel]:
-    """Candidate pairs (id_l, id_r, rule) with their levels (compared_levels, checkpointed) and
-    `match_score`, and the model. `columns_fixed_by_rule`: rule -> the columns its exact key
-    makes agree."""
+    """The candidate pairs' `levels` (compare.compared_candidates, with the left record's term
+    frequencies of records_with_term_frequencies) with `match_score`, and the model fitted on
+    them. `columns_fixed_by_rule`: rule -> the columns its exact key makes agree."""
     column_count = len(profiles)
     frequent = term_frequency_columns(single_column_costs, profiles)
-    # Cached: both sides of every pair look their record up in it, and uncached each side would
-    # count every term-frequency column's values again (17 s of the score stage at 1M records).
-    # Only the compared columns: caching the whole records (the input's own columns, the band
-    # keys) took 15-28 s at 1M generated records, against 10-13 s.
-    compared = [comparison_column(i) for i in range(column_count)]
-    with_frequencies = with_term_frequencies(
-        records.select(RECORD_ID, *compared), {i: round(profiles[i].non_null_ratio * rows) for i in frequent}
-    ).cache()
-    broadcast = rows <= BROADCAST_RECORDS_MAX
-    carried = tuple(term_frequency_column(i) for i in frequent)
-    levels = compared_levels(pairs, with_frequencies, column_count, carried, broadcast).localCheckpoint()
-    with_frequencies.unpersist()
     sampled = pair_levels(random_pairs(records, column_count, linkage), column_count)
     exact_shares = {index: cost.agreement_share(linkage) for index, cost in single_column_costs.items()}
     model = fit(levels, sampled, column_count, columns_fixed_by_rule, exact_shares, frequent)

@@ -1,14 +1,17 @@
 """glue-labeling's JVM functions (scripts/jvm/src, built by scripts/setup.sh into
-glue-labeling-similarity.jar, shipped with a deploy) and their registration in a SparkSession.
+glue-labeling-similarity.jar, shipped with a deploy): the UDFs and their registration in a
+SparkSession, and the Dataset functions called on a DataFrame (jvm_frame).
 
-The stages that call them (normalize.py, minhash.py, score.py) register them first, so a
+The stages that call the UDFs (normalize.py, minhash.py, score.py) register them first, so a
 session needs nothing but the jar on its classpath.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import SparkSession
-from pyspark.sql.types import ArrayType, DataType, DoubleType, LongType, StringType
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import ArrayType, DataType, DoubleType, LongType, StringType, StructType
 
 # SQL name -> (class in glue-labeling-similarity.jar, return type).
 JVM_FUNCTIONS: dict[str, tuple[str, DataType]] = {
@@ -34,3 +37,18 @@ def register_jvm_functions(spark: SparkSession) -> None:
                 f"cannot register {class_name} from glue-labeling-similarity.jar ({error}); is the jar on "
                 "Spark's classpath? scripts/setup.sh builds it for local runs, scripts/deploy.py ships it"
             ) from error
+
+
+def jvm_frame(frame: DataFrame, class_name: str, method: str, *arguments: Any) -> DataFrame:
+    """The DataFrame a static JVM method of glue-labeling-similarity.jar makes of `frame`'s
+    Dataset and `arguments` (a StructType argument goes as Spark's JVM schema). Classic Spark
+    only, as on EMR and Glue: a Spark Connect session has no JVM to call."""
+    spark = frame.sparkSession
+    jvm_arguments = [
+        spark._jsparkSession.parseDataType(argument.json()) if isinstance(argument, StructType) else argument
+        for argument in arguments
+    ]
+    owner = spark._jvm
+    for part in class_name.split("."):
+        owner = getattr(owner, part)
+    return DataFrame(getattr(owner, method)(frame._jdf, *jvm_arguments), spark)

@@ -25,18 +25,20 @@ from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import (
     DEFAULT_MAX_BLOCK_SIZE,
     BlockingPlan,
-    candidate_pairs,
     fuzzy_text_columns,
     minhash_band_width,
     minhash_bands,
     plan_blocking,
     profile_columns,
-    with_rule_keys,
-    without_oversized,
 )
 from glue_labeling.pipeline.classify import PairClassifier, choose_scoring, labeled_records, score_supervised
 from glue_labeling.pipeline.cluster import connected_components
-from glue_labeling.pipeline.fellegi_sunter import FellegiSunterModel, score_unsupervised
+from glue_labeling.pipeline.compare import compared_candidates
+from glue_labeling.pipeline.fellegi_sunter import (
+    FellegiSunterModel,
+    records_with_term_frequencies,
+    score_unsupervised,
+)
 from glue_labeling.pipeline.learn_blocking import learn_rules, missed_matches
 from glue_labeling.pipeline.load import InputDataError, identified_records, load_tables
 from glue_labeling.pipeline.minhash import with_band_keys
@@ -161,14 +163,17 @@ def block_and_score(
         ).plan
     if not plan.rules:
         raise InputDataError("no column is informative enough to block on (all constant or mostly null)")
-    pairs = report.stage(
+
+    def block() -> DataFrame:
+        # The term frequencies go along with the records: the score reads the left record's.
+        with_frequencies, carried = records_with_term_frequencies(records, profiles, plan.single_column_costs(), rows)
+        return compared_candidates(
+            with_frequencies, plan.rules, plan.oversized_keys(), len(compared), carried, linkage, rows
+        ).localCheckpoint()
+
+    levels = report.stage(
         "block",
-        lambda: candidate_pairs(
-            without_oversized(with_rule_keys(records, plan.rules), plan.oversized_keys()),
-            len(plan.rules),
-            linkage,
-            rows,
-        ).localCheckpoint(),
+        block,
         blocking_rules=lambda _: [rule.name for rule in plan.rules],
         candidate_pairs_per_rule=lambda df: {
             plan.rules[row.rule].name: row["count"] for row in df.groupBy("rule").count().collect()
@@ -181,7 +186,7 @@ def block_and_score(
 
     def score() -> tuple[DataFrame, dict[str, Any], PairClassifier | FellegiSunterModel]:
         unsupervised, model = score_unsupervised(
-            pairs, records, profiles, plan.single_column_costs(), plan.columns_fixed_by_rule(), rows, linkage
+            levels, records, profiles, plan.single_column_costs(), plan.columns_fixed_by_rule(), linkage
         )
         described = model.describe(compared, [rule.name for rule in plan.rules])
         if labels is None:
@@ -189,6 +194,7 @@ def block_and_score(
         choice = choose_scoring(labels, records, profiles, unsupervised, threshold)
         if choice.chosen == UNSUPERVISED:
             return unsupervised, {**choice.describe(), **described}, model
+        pairs = levels.select("id_l", "id_r", "rule")
         supervised, classifier = score_supervised(pairs, records, profiles, labels)
         return supervised, {**choice.describe(), **classifier.describe(compared)}, classifier
 

@@ -1,7 +1,7 @@
 """Score: per-column similarity features of a pair, the classifier's inputs (classify.py).
 
 The unsupervised model reads only each column's Jaro-Winkler level
-(fellegi_sunter.compared_levels), so the candidate pairs of a run without a classifier get
+(compare.compared_candidates), so the candidate pairs of a run without a classifier get
 one comparison per column, not the two or three below.
 
 For every compared column (all normalized text, so the same features fit names, codes and
