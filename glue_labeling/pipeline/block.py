@@ -311,8 +311,13 @@ def plan_blocking(
     return BlockingPlan(rules, considered, oversized_blocks(records, rules, suspected, max_block_size))
 
 
+def key_column(rule: int) -> str:
+    """The column of a record's key under the rule at this index."""
+    return f"_gl_k{rule}"
+
+
 def with_rule_keys(records: DataFrame, rules: list[BlockingRule]) -> DataFrame:
-    return records.select(RECORD_ID, SOURCE, *[rule.key().alias(f"_gl_k{i}") for i, rule in enumerate(rules)])
+    return records.select(RECORD_ID, SOURCE, *[rule.key().alias(key_column(i)) for i, rule in enumerate(rules)])
 
 
 def block_sizes(keyed: DataFrame, rule_count: int) -> DataFrame:
@@ -327,15 +332,15 @@ def block_sizes(keyed: DataFrame, rule_count: int) -> DataFrame:
     )
 
 
-def block_entries(keyed: DataFrame, rule_count: int) -> DataFrame:
-    """(id, source, rule, key): one row per record and rule that gives the record a key."""
+def block_entries(keyed: DataFrame, rule_count: int, carried: tuple[str, ...] = ()) -> DataFrame:
+    """(id, source, rule, key, *carried): one row per record and rule that gives the record a key."""
     entries = F.explode(
-        F.array(*[F.struct(F.lit(i).alias("rule"), F.col(f"_gl_k{i}").alias("key")) for i in range(rule_count)])
+        F.array(*[F.struct(F.lit(i).alias("rule"), F.col(key_column(i)).alias("key")) for i in range(rule_count)])
     )
     return (
-        keyed.select(RECORD_ID, SOURCE, entries.alias("entry"))
+        keyed.select(RECORD_ID, SOURCE, *carried, entries.alias("entry"))
         .where(F.col("entry.key").isNotNull())
-        .select(RECORD_ID, SOURCE, "entry.rule", "entry.key")
+        .select(RECORD_ID, SOURCE, "entry.rule", "entry.key", *carried)
     )
 
 
@@ -433,6 +438,6 @@ def without_oversized(keyed: DataFrame, oversized: list[tuple[int, int]]) -> Dat
     `oversized` is small (one entry per giant block), so it is applied as literals."""
     columns = []
     for name in keyed.columns:
-        giant = [key for rule, key in oversized if name == f"_gl_k{rule}"]
+        giant = [key for rule, key in oversized if name == key_column(rule)]
         columns.append(F.when(~F.col(name).isin(giant), F.col(name)).alias(name) if giant else F.col(name))
     return keyed.select(*columns)

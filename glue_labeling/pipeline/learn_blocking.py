@@ -42,6 +42,7 @@ from glue_labeling.pipeline.block import (
     RuleCost,
     block_entries,
     block_sizes,
+    key_column,
     oversized_blocks,
     oversized_keys,
     pair_budget,
@@ -113,7 +114,7 @@ def labeled_agreements(records: DataFrame, rules: list[BlockingRule], labels: Da
     ids = labeled_pair_ids(labels).select("id_l", "id_r", "is_match")
     labeled = ids.select(F.col("id_l").alias(RECORD_ID)).union(ids.select("id_r")).distinct()
     keyed = with_rule_keys(records.join(F.broadcast(labeled), RECORD_ID, "left_semi"), rules)
-    keys = [f"_gl_k{i}" for i in range(len(rules))]
+    keys = [key_column(i) for i in range(len(rules))]
     left = keyed.select(F.col(RECORD_ID).alias("id_l"), *[F.col(k).alias(f"{k}_l") for k in keys])
     right = keyed.select(F.col(RECORD_ID).alias("id_r"), *[F.col(k).alias(f"{k}_r") for k in keys])
     shared = F.array(
