@@ -10,6 +10,7 @@ import itertools
 import math
 import random
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from glue_labeling.pipeline.block import (
     single_column_rules,
     with_rule_keys,
 )
-from glue_labeling.pipeline.cluster import connected_components
+from glue_labeling.pipeline.cluster import LOCAL_EDGES_MAX, connected_components, linked_components
 from glue_labeling.pipeline.compare import compared_candidates
 from glue_labeling.pipeline.fellegi_sunter import (
     ComparisonVectors,
@@ -893,17 +894,55 @@ def test_score_unsupervised_separates_duplicates_from_strangers(spark: SparkSess
 # ------------------------------------------------------------------------------------ cluster
 
 
-def test_connected_components_chain_and_pair(spark: SparkSession) -> None:
+@pytest.mark.parametrize("local_edges_max", [LOCAL_EDGES_MAX, 0], ids=["on-driver", "propagated"])
+def test_connected_components_chain_and_pair(spark: SparkSession, local_edges_max: int) -> None:
     edges = spark.createDataFrame([(3, 4, 0), (1, 2, 0), (10, 11, 0), (2, 3, 0)], PAIR_SCHEMA)
-    components, rounds = connected_components(edges, max_iterations=10)
+    components, rounds = connected_components(edges, max_iterations=10, local_edges_max=local_edges_max)
     expected = spark.createDataFrame([(1, 1), (2, 1), (3, 1), (4, 1), (10, 10), (11, 10)], "id long, component long")
     assert_df_equality(components, expected, ignore_row_order=True, ignore_nullable=True)
+    assert rounds >= 1
+
+
+def test_propagated_components_count_and_cap_their_rounds(spark: SparkSession) -> None:
+    edges = spark.createDataFrame([(3, 4, 0), (1, 2, 0), (10, 11, 0), (2, 3, 0)], PAIR_SCHEMA)
+    _components, rounds = connected_components(edges, max_iterations=10, local_edges_max=0)
     assert rounds == 4  # the chain 1-2-3-4 settles in 3 rounds, and a fourth sees no change
 
     # The round count is capped: one round is not enough for the chain, and says so.
-    partial, capped = connected_components(edges, max_iterations=1)
+    partial, capped = connected_components(edges, max_iterations=1, local_edges_max=0)
     assert capped == 1
     assert {r.id: r.component for r in partial.collect()}[4] == 3
+
+
+def test_components_on_driver_of_no_edges_is_empty(spark: SparkSession) -> None:
+    components, _rounds = connected_components(spark.createDataFrame([], PAIR_SCHEMA))
+    assert components.count() == 0
+    assert components.schema.simpleString() == "struct<id:bigint,component:bigint>"
+
+
+def test_linked_components_match_a_breadth_first_search() -> None:
+    rng = np.random.default_rng(7)
+    # Sparse random edges between ids far apart, so chains, stars and many small components.
+    left, right = rng.integers(0, 10**9, 300) // 10**6, rng.integers(0, 10**9, 300) // 10**6
+    ids, components, rounds = linked_components(left, right)
+
+    neighbours: dict[int, set[int]] = {}
+    for a, b in zip(left.tolist(), right.tolist(), strict=True):
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    expected: dict[int, int] = {}
+    for start in sorted(neighbours):
+        if start in expected:
+            continue
+        seen, frontier = {start}, [start]
+        while frontier:
+            frontier = [n for node in frontier for n in neighbours[node] if n not in seen]
+            seen.update(frontier)
+        expected.update({member: min(seen) for member in seen})
+    assert dict(zip(ids.tolist(), components.tolist(), strict=True)) == expected
+    sizes = Counter(expected.values())
+    assert len(sizes) > 1 and max(sizes.values()) > 2  # several components, not all pairs
+    assert rounds >= 1
 
 
 # ------------------------------------------------------------------------------------- sample
