@@ -572,6 +572,21 @@ def test_compared_candidates_carry_the_left_record_s_columns_and_compare_by_jaro
     assert_df_equality(compared, expected, ignore_row_order=True, ignore_nullable=True)
 
 
+def test_block_pairs_pair_only_equal_keys_when_block_numbers_collide(spark: SparkSession) -> None:
+    # Two blocks of rule 0 (keys 100 and 200) that share the block number 7, as two hashes can.
+    members = spark.createDataFrame(
+        [
+            (7, 0, key, record, 0, key, name)
+            for record, key, name in [(1, 100, "ann"), (2, 100, "ann"), (3, 200, "bob"), (4, 200, "bob")]
+        ],
+        f"block long, rule int, key long, {RECORD_ID} long, {SOURCE} int, _gl_k0 long, _gl_n0 string",
+    ).coalesce(1)
+    expected = spark.createDataFrame([(1, 2, 0, 3), (3, 4, 0, 3)], "id_l long, id_r long, rule int, _gl_lvl0 byte")
+    assert_df_equality(
+        compare.block_pairs(members, 1, 1, (), linkage=False), expected, ignore_row_order=True, ignore_nullable=True
+    )
+
+
 def test_oversized_blocks_are_dropped_from_their_rule_only(spark: SparkSession) -> None:
     giant = [(i, 0, "giant", None, None) for i in range(1, 7)]
     records = spark.createDataFrame(
@@ -644,7 +659,9 @@ def test_jvm_similarities_equal_rapidfuzz(spark: SparkSession) -> None:
 
     cases = [(text(), text()) for _ in range(2000)] + [("martha", "marhta"), ("dwayne", "duane"), ("", ""), ("a", "")]
     # Longer than 64 characters, and beyond U+00FF: the table and the plain Jaro loop.
-    cases += [("a" * 70 + "b", "a" * 69 + "bc"), ("łódź kraków", "lodz krakow"), ("x" * 80, "y" * 3 + "x" * 60)]
+    cases += [("a" * 70 + "b", "a" * 69 + "bc"), ("x" * 80, "y" * 3 + "x" * 60), ("a" * 64, "a" * 63 + "b")]
+    # Beyond U+00FF on the left (matches nothing in the masks), on the right (the plain loop).
+    cases += [("łódź kraków", "lodz krakow"), ("lodz krakow", "łódź kraków"), ("kraków ł", "krakow łł")]
     register_jvm_functions(spark)
     pairs = spark.createDataFrame([*cases, (None, "x")], "l string, r string")
     rows = pairs.select(

@@ -15,7 +15,7 @@ import org.apache.spark.sql.types.StructType;
 /**
  * Candidate pairs with their comparison levels, made inside each block (block.py and
  * fellegi_sunter.py describe both). The input is one row per record and blocking rule, every
- * row of a block together and in a run: (rule int, key long, id long, source int, the record's
+ * row of a block together and in a run: (block long, rule int, key long, id long, source int, the record's
  * keys of every rule as bigint columns, null where the record has none, its compared columns as
  * strings, its carried columns as doubles). Out: (id_l, id_r, rule, a level byte per compared
  * column, the left record's carried columns) for every pair of the block that no earlier rule
@@ -65,11 +65,12 @@ public final class BlockComparison implements MapPartitionsFunction<Row, Row> {
     return new Pairs(input);
   }
 
-  private static final int RULE = 0;
-  private static final int KEY = 1;
-  private static final int ID = 2;
-  private static final int SOURCE = 3;
-  private static final int KEYS = 4;
+  private static final int BLOCK = 0;
+  private static final int RULE = 1;
+  private static final int KEY = 2;
+  private static final int ID = 3;
+  private static final int SOURCE = 4;
+  private static final int KEYS = 5;
 
   /** The pairs of one block after another, the block's pairs made when the block is read. */
   private final class Pairs implements Iterator<Row> {
@@ -100,11 +101,11 @@ public final class BlockComparison implements MapPartitionsFunction<Row, Row> {
       return pending.next();
     }
 
+    /** The rows of one block number: one block, or (rarely) several whose numbers collide. */
     private List<Row> readBlock() {
       block.clear();
-      int rule = next.getInt(RULE);
-      long key = next.getLong(KEY);
-      while (next != null && next.getInt(RULE) == rule && next.getLong(KEY) == key) {
+      long number = next.getLong(BLOCK);
+      while (next != null && next.getLong(BLOCK) == number) {
         block.add(next);
         next = input.hasNext() ? input.next() : null;
       }
@@ -117,11 +118,15 @@ public final class BlockComparison implements MapPartitionsFunction<Row, Row> {
         return Collections.emptyList();
       }
       List<Row> pairs = new ArrayList<>();
-      int rule = members.get(0).getInt(RULE);
       for (int i = 0; i < size; i++) {
+        Row a = members.get(i);
+        int rule = a.getInt(RULE);
+        long key = a.getLong(KEY);
         for (int j = i + 1; j < size; j++) {
-          Row a = members.get(i);
           Row b = members.get(j);
+          if (b.getInt(RULE) != rule || b.getLong(KEY) != key) {
+            continue; // another block whose number collides: not a pair
+          }
           Row left;
           Row right;
           if (linkage) {
