@@ -24,6 +24,10 @@ The model of a round is the one block_and_score chose (`unsupervised` or `classi
 held-out F1 of both). Data as in scripts/bench_labeling_quality.py (`--data
 febrl3|febrl4|generated`; `--seed` seeds the generator); `--seeds` seeds the sampling and dedupe.
 
+`--switch-significance` sets the level of the model choice's sign test
+(glue_labeling.labels.metrics.SWITCH_SIGNIFICANCE); 1.0 switches the test off, so the classifier
+takes over whenever its held-out F1 is higher: what the test costs and saves.
+
 Prints a JSON line per round as it goes, then one table of every round.
 
 Usage: .venv/bin/python scripts/bench_label_efficiency.py --data febrl3 --rounds 3 --seeds 17 23
@@ -54,6 +58,7 @@ from pyspark.sql import functions as F
 
 from glue_labeling.catalog import LocalCatalog
 from glue_labeling.find_matches import MATCH_ID, with_match_id
+from glue_labeling.labels import metrics
 from glue_labeling.labels.labeling_file import LabelRow
 from glue_labeling.labels.pairs import labeled_pairs
 from glue_labeling.labels.store import LABELS_SCHEMA, MIN_PAIRS_PER_CLASS
@@ -292,7 +297,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sets", type=int, default=3, help="labeling sets per round (10 to 14 rows each)")
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     parser.add_argument("--seeds", type=int, nargs="+", help="sampling and dedupe seeds (default: --seed)")
+    parser.add_argument(
+        "--switch-significance",
+        type=float,
+        default=metrics.SWITCH_SIGNIFICANCE,
+        help="the model choice's sign-test level (1.0: the classifier whenever its held-out F1 is higher)",
+    )
     args = parser.parse_args(argv)
+    metrics.SWITCH_SIGNIFICANCE = args.switch_significance
     spark, work, tables, entity, catalog, transform = benchmark_data(args, "efficiency")
     sources: dict[str, list[int]] = defaultdict(list)
     for index, table in enumerate(tables):
