@@ -15,9 +15,9 @@ import org.apache.spark.sql.types.StructType;
 /**
  * Candidate pairs with their comparison levels, made inside each block (block.py and
  * fellegi_sunter.py describe both). The input is one row per record and blocking rule, every
- * row of a block together and in a run: (block long, rule int, key long, id long, source int, the record's
- * keys of every rule as bigint columns, null where the record has none, its compared columns as
- * strings, its carried columns as doubles). Out: (id_l, id_r, rule, a level byte per compared
+ * row of a block number together and in a run: (block long, rule int, key long, id long, source
+ * int, the record's keys of every rule as bigint columns, null where the record has none, its
+ * compared columns as strings, its carried columns as doubles). Out: (id_l, id_r, rule, a level byte per compared
  * column, the left record's carried columns) for every pair of the block that no earlier rule
  * finds too, so each candidate pair comes out once, under the first rule that finds it.
  *

@@ -8,10 +8,10 @@ import org.apache.spark.sql.api.java.UDF2;
  * most 4 characters, applied when the Jaro similarity is above 0.7).
  *
  * <p>A JVM function rather than a Python UDF: moving every candidate pair's strings to Python
- * and back through Arrow cost more than the comparisons themselves. Pairs whose right string has
- * up to 64 characters below U+0100 (normalized text nearly always has) are matched bit-parallel: the
- * unmatched positions of a character within the window are one AND of 64-bit masks, so a pair
- * costs O(length) instead of O(length x window).
+ * and back through Arrow cost more than the comparisons themselves. Two strings of up to 64
+ * characters, the right one all below U+0100 (normalized text nearly always is), are matched
+ * bit-parallel: the unmatched positions of a character within the window are one AND of 64-bit
+ * masks, so a pair costs O(length) instead of O(length x window).
  */
 // Spark finds a UDF's interface among the class's own, not inherited ones: hence the implements.
 public final class JaroWinklerSimilarity extends StringSimilarity implements UDF2<String, String, Double> {
