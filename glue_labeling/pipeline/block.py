@@ -316,8 +316,11 @@ def key_column(rule: int) -> str:
     return f"_gl_k{rule}"
 
 
-def with_rule_keys(records: DataFrame, rules: list[BlockingRule]) -> DataFrame:
-    return records.select(RECORD_ID, SOURCE, *[rule.key().alias(key_column(i)) for i, rule in enumerate(rules)])
+def with_rule_keys(records: DataFrame, rules: list[BlockingRule], carried: tuple[str, ...] = ()) -> DataFrame:
+    """(id, source, *carried, each rule's key as key_column(rule))."""
+    return records.select(
+        RECORD_ID, SOURCE, *carried, *[rule.key().alias(key_column(i)) for i, rule in enumerate(rules)]
+    )
 
 
 def block_sizes(keyed: DataFrame, rule_count: int) -> DataFrame:

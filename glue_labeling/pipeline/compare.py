@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ByteType, DoubleType, IntegerType, LongType, StructField, StructType
 
 from glue_labeling.pipeline import RECORD_ID, SOURCE
-from glue_labeling.pipeline.block import BlockingRule, block_entries, key_column, without_oversized
+from glue_labeling.pipeline.block import BlockingRule, block_entries, key_column, with_rule_keys, without_oversized
 from glue_labeling.pipeline.fellegi_sunter import CLOSE, SIMILAR, level_column
 from glue_labeling.pipeline.jvm import jvm_frame
 from glue_labeling.pipeline.normalize import comparison_column
@@ -60,12 +60,7 @@ def compared_candidates(
     the blocks `oversized` (rule, key) make no pairs and find none. `rows`: the records."""
     compared = [comparison_column(i) for i in range(column_count)]
     keys = [key_column(i) for i in range(len(rules))]
-    keyed = without_oversized(
-        records.select(
-            RECORD_ID, SOURCE, *compared, *carried, *[rule.key().alias(key_column(i)) for i, rule in enumerate(rules)]
-        ),
-        oversized,
-    )
+    keyed = without_oversized(with_rule_keys(records, rules, (*compared, *carried)), oversized)
     partitions = max(
         int(records.sparkSession.conf.get("spark.sql.shuffle.partitions") or 1),
         math.ceil(rows * len(rules) / ENTRIES_PER_PARTITION),
