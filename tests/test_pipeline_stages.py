@@ -824,6 +824,7 @@ def test_em_learns_what_a_rule_makes_its_non_matches_agree_on() -> None:
     fitted = fit_m_and_priors(vectors, u)
     assert fitted.prior == pytest.approx(2500 / 22500, abs=0.01)
     assert fitted.rule_priors[1] == pytest.approx(500 / 20500, abs=0.01)
+    assert fitted.rule_u[1][0, 3] > 0.9 > 0.01 > fitted.rule_u[0][0, 3]  # rule 1's non-matches all agree
     assert np.abs(fitted.m - m_true).max() < 0.05
 
     one_u = fit_m_and_priors(vectors, u, rule_u_pseudo_pairs=1e12)  # every rule keeps the sampled u
@@ -879,6 +880,31 @@ def test_match_probability_adds_weights_and_discounts_common_values(spark: Spark
     assert got[2] == pytest.approx(probability(common))  # on a common one: much weaker
     assert got[3] == pytest.approx(probability(math.log2(0.05 / 0.9) + math.log2(0.1 / 0.7)))
     assert got[4] == pytest.approx(probability(math.log2(0.6 / 0.1)))  # the null column says nothing
+
+
+def test_match_probability_reads_a_pair_with_the_model_of_the_rule_that_found_it(spark: SparkSession) -> None:
+    m = np.array([[0.05, 0.05, 0.1, 0.8], [0.1, 0.1, 0.2, 0.6]])
+    u = np.array([[0.9, 0.05, 0.04, 0.01], [0.7, 0.1, 0.1, 0.1]])
+    # Rule 1's non-matches agree on both columns twenty times as often as random pairs do.
+    rule_u = {0: u, 1: np.array([[0.7, 0.05, 0.05, 0.2], [0.3, 0.05, 0.05, 0.6]])}
+    model = FellegiSunterModel(
+        m, u, 0.2, 5, (0,), rule_priors={0: 0.5, 1: 0.01}, rule_u=rule_u, columns_fixed_by_rule={0: (1,)}
+    )
+    pairs = spark.createDataFrame(
+        [(1, 1, 3, 3, 0.001), (2, 0, 0, 3, None), (3, 7, 2, -1, None)],
+        "pair int, rule int, _gl_lvl0 int, _gl_lvl1 int, _gl_tf0_l double",
+    )
+    got = {r.pair: r.p for r in pairs.select("pair", model.match_probability(2).alias("p")).collect()}
+
+    def probability(prior: float, weight: float) -> float:
+        return 1 / (1 + 2 ** -(math.log2(prior / (1 - prior)) + weight))
+
+    # Rule 1: its prior; its exact u scales the value's frequency, and weighs column 1.
+    assert got[1] == pytest.approx(probability(0.01, math.log2(0.8 / (0.001 * 20)) + math.log2(0.6 / 0.6)))
+    # Rule 0 blocked on column 1: its agreement there says nothing.
+    assert got[2] == pytest.approx(probability(0.5, math.log2(0.05 / 0.9)))
+    # A rule the model never saw: the population's prior and u.
+    assert got[3] == pytest.approx(probability(0.2, math.log2(0.1 / 0.04)))
 
 
 def test_score_unsupervised_separates_duplicates_from_strangers(spark: SparkSession) -> None:

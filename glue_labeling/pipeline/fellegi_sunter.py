@@ -16,10 +16,15 @@ do); the pair's match weight is the prior log-odds plus the sum of log2(m/u) ove
     key and on whatever the key implies. An email built from the names makes every non-match
     in an email block agree on the names; with one u for all pairs, those agreements look
     like evidence, and at 1M generated records EM called 94% of the candidates matches (the
-    email rule's 3.5M non-matches became the "match" class). The model's u for scoring stays
-    the sampled one: it is the u of the population a new pair comes from.
+    email rule's 3.5M non-matches became the "match" class).
+  * A pair is scored as EM saw it: with the prior and u of the rule that found it. Scored with
+    the overall prior and the sampled u instead, two strangers at one address weighed every
+    correlated address column (street, suburb, postcode, state) as separate evidence, and the
+    address rule's strangers scored up to 0.999: precision 0.9925 on 100,000 generated
+    records, against 1.0 scored per rule (FEBRL3 0.9992 against 1.0, FEBRL4 0.9996 against 1.0).
   * Term frequencies: agreeing on a common value ("john", "smith") is weaker evidence than on
-    a rare one, so for skewed columns the exact level's u becomes the value's own frequency.
+    a rare one, so for skewed columns the exact level's u becomes the value's own frequency
+    (scaled by the rule's exact u over the sampled one).
     Two records agree exactly only on a value at least two records hold, so only the values
     held by three or more are counted and shipped (with_term_frequencies); any other value a
     pair agrees on is held by exactly two.
@@ -150,11 +155,13 @@ def with_term_frequencies(records: DataFrame, non_null_counts: dict[int, int]) -
 @dataclasses.dataclass(frozen=True)
 class FellegiSunterModel:
     m: np.ndarray  # (columns, levels)
-    u: np.ndarray  # (columns, levels)
+    u: np.ndarray  # (columns, levels), of the population: random record pairs
     prior: float  # share of matches among the candidate pairs
     iterations: int
     term_frequency_columns: tuple[int, ...] = ()
     rule_priors: dict[int, float] = dataclasses.field(default_factory=dict)  # rule -> its share of matches
+    rule_u: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)  # rule -> u among its pairs
+    columns_fixed_by_rule: dict[int, tuple[int, ...]] = dataclasses.field(default_factory=dict)
 
     def weights(self) -> np.ndarray:
         return np.log2(self.m / self.u)
@@ -181,22 +188,42 @@ class FellegiSunterModel:
         total = sum(spans) or 1.0
         return {name: span / total for name, span in zip(names, spans, strict=True)}
 
-    def match_probability(self, column_count: int) -> Column:
-        """The pair's match probability, from its `_gl_lvl<i>` (and, for term-frequency
-        columns, both sides' `_gl_tf<i>`)."""
-        weights = self.weights()
-        total: Column = F.lit(math.log2(self.prior / (1.0 - self.prior)))
-        for i in range(column_count):
-            level = F.col(level_column(i))
-            contribution = F.lit(0.0)
-            for k in reversed(range(len(LEVELS))):
-                contribution = F.when(level == k, F.lit(float(weights[i, k]))).otherwise(contribution)
+    def match_weight(self, column_count: int) -> Column:
+        """The pair's match weight (log2 odds of a match) under the model of the rule that found
+        it (`rule`): that rule's prior and u, over the levels EM saw (observed_levels), from the
+        pair's `_gl_lvl<i>` and, for term-frequency columns, the left record's `_gl_tf<i>_l`. A
+        pair of a rule the model has not seen gets the population's: the overall prior and u."""
+        rules = sorted(self.rule_priors)
+        priors = [self.prior, *[self.rule_priors[rule] for rule in rules]]
+        u_tables = [self.u, *[self.rule_u[rule] for rule in rules]]
+        # Row 0 is the population; row r + 1 the r-th rule of `rules`.
+        row: Column = F.lit(0)
+        for position, rule in reversed(list(enumerate(rules, start=1))):
+            row = F.when(F.col("rule") == rule, F.lit(position)).otherwise(row)
+        total = F.element_at(F.array(*[F.lit(math.log2(p / (1.0 - p))) for p in priors]), row + 1)
+        for i, level in enumerate(observed_levels(column_count, self.columns_fixed_by_rule)):
+            # Per row, -1 (unobserved) weighs 0, then levels 0..3: log2(m / u).
+            table = [
+                weight
+                for u in u_tables
+                for weight in (0.0, *[math.log2(self.m[i, k] / u[i, k]) for k in range(len(LEVELS))])
+            ]
+            contribution = F.element_at(F.array(*[F.lit(w) for w in table]), row * (len(LEVELS) + 1) + level + 2)
             if i in self.term_frequency_columns:
-                frequency = F.greatest(F.col(f"{term_frequency_column(i)}_l"), F.lit(_PROBABILITY_FLOOR))
+                # The value's own frequency replaces the population's exact u, scaled as the
+                # rule's exact u is to the population's.
+                scale = F.element_at(
+                    F.array(*[F.lit(float(u[i, EXACT] / self.u[i, EXACT])) for u in u_tables]), row + 1
+                )
+                frequency = F.greatest(F.col(f"{term_frequency_column(i)}_l") * scale, F.lit(_PROBABILITY_FLOOR))
                 exact_weight = F.log2(F.lit(float(self.m[i, EXACT])) / frequency)
                 contribution = F.when(level == EXACT, exact_weight).otherwise(contribution)
             total = total + contribution
-        return 1.0 / (1.0 + F.pow(F.lit(2.0), -total))
+        return total
+
+    def match_probability(self, column_count: int) -> Column:
+        """The pair's match probability, from its match_weight."""
+        return 1.0 / (1.0 + F.pow(F.lit(2.0), -self.match_weight(column_count)))
 
 
 def level_shares(levels: DataFrame, column_count: int) -> np.ndarray:
@@ -233,34 +260,44 @@ class ComparisonVectors:
     counts: np.ndarray  # (vectors,) pairs
 
 
-def comparison_vectors(
-    levels: DataFrame, column_count: int, columns_fixed_by_rule: dict[int, tuple[int, ...]]
-) -> ComparisonVectors:
-    """A pair found by an exact rule agrees on that rule's columns because blocking chose it
-    so, whether it matches or not; left in, those agreements make the blocked non-matches look
-    like matches. So for EM a column counts as unobserved (-1) when every exact rule the pair
-    agrees on fixes it, as Splink does by not training a column's m from the blocking rule that
-    fixes it. A pair that agrees on both its phone and its email keeps both: each rule alone
-    would have found it, so neither agreement was needed to make it a candidate."""
+def observed_levels(column_count: int, columns_fixed_by_rule: dict[int, tuple[int, ...]]) -> list[Column]:
+    """Each column's level of a pair (`rule`, `_gl_lvl<i>`) as the model reads it. A pair found
+    by an exact rule agrees on that rule's columns because blocking chose it so, whether it
+    matches or not; left in, those agreements make the blocked non-matches look like matches.
+    So a column counts as unobserved (-1) when every exact rule the pair agrees on fixes it, as
+    Splink does by not training a column's m from the blocking rule that fixes it. A pair that
+    agrees on both its phone and its email keeps both: each rule alone would have found it, so
+    neither agreement was needed to make it a candidate."""
 
     def agrees(columns: tuple[int, ...]) -> Column:
         return reduce(lambda a, b: a & b, [F.col(level_column(c)) == EXACT for c in columns])
 
-    masked = []
+    observed = []
     for i in range(column_count):
-        level = F.col(level_column(i))
+        level = F.col(level_column(i)).cast("int")
         fixing = [rule for rule, columns in columns_fixed_by_rule.items() if i in columns]
         if not fixing:
-            masked.append(level.alias(level_column(i)))
+            observed.append(level)
             continue
         found_without = reduce(
             lambda a, b: a | b,
             [agrees(columns) for columns in columns_fixed_by_rule.values() if i not in columns],
             F.lit(False),
         )
-        masked.append(F.when(F.col("rule").isin(fixing) & ~found_without, -1).otherwise(level).alias(level_column(i)))
+        observed.append(F.when(F.col("rule").isin(fixing) & ~found_without, -1).otherwise(level))
+    return observed
+
+
+def comparison_vectors(
+    levels: DataFrame, column_count: int, columns_fixed_by_rule: dict[int, tuple[int, ...]]
+) -> ComparisonVectors:
+    """The candidate pairs' `levels` grouped by rule and observed_levels."""
     names = [level_column(i) for i in range(column_count)]
-    rows = levels.select("rule", *masked).groupBy("rule", *names).count().collect()
+    observed = [
+        level.alias(name)
+        for level, name in zip(observed_levels(column_count, columns_fixed_by_rule), names, strict=True)
+    ]
+    rows = levels.select("rule", *observed).groupBy("rule", *names).count().collect()
     return ComparisonVectors(
         np.array([row["rule"] for row in rows], dtype=int),
         np.array([[row[name] for name in names] for row in rows], dtype=int).reshape(len(rows), column_count),
@@ -272,6 +309,7 @@ def comparison_vectors(
 class ExpectationMaximisation:
     m: np.ndarray  # (columns, levels)
     rule_priors: dict[int, float]  # rule -> share of matches among the pairs it found
+    rule_u: dict[int, np.ndarray]  # rule -> u among the pairs it found
     prior: float  # share of matches among all candidate pairs
     iterations: int
 
@@ -323,7 +361,11 @@ def fit_m_and_priors(
             break
     prior = float((priors * pairs_per_rule).sum() / pairs_per_rule.sum())
     return ExpectationMaximisation(
-        m, {int(rule): float(p) for rule, p in zip(rule_index, priors, strict=True)}, prior, iterations
+        m,
+        {int(rule): float(p) for rule, p in zip(rule_index, priors, strict=True)},
+        {int(rule): rule_u[position] for position, rule in enumerate(rule_index)},
+        prior,
+        iterations,
     )
 
 
@@ -371,7 +413,16 @@ def fit(
 ) -> FellegiSunterModel:
     u = u_probabilities(level_shares(random_levels, column_count), exact_shares)
     fitted = fit_m_and_priors(comparison_vectors(candidate_levels, column_count, columns_fixed_by_rule), u)
-    return FellegiSunterModel(fitted.m, u, fitted.prior, fitted.iterations, tuple(term_frequency), fitted.rule_priors)
+    return FellegiSunterModel(
+        fitted.m,
+        u,
+        fitted.prior,
+        fitted.iterations,
+        tuple(term_frequency),
+        fitted.rule_priors,
+        fitted.rule_u,
+        columns_fixed_by_rule,
+    )
 
 
 def records_with_term_frequencies(
