@@ -7,8 +7,8 @@ What Glue's `FindMatches.apply(frame, transformId)` did, called from the user's 
 
 The stages are the labeling job's (block -> score -> cluster) on the given frame, with the same
 choice of score (glue_labeling.pipeline.run.block_and_score): once the transform is READY, the
-classifier trained on its labels if it beats the unsupervised model on held-out labels, else the
-unsupervised model.
+classifier trained on its labels in the regions of the unsupervised score where it beats that
+model on held-out labels, the unsupervised model elsewhere.
 A match group is a connected component of the pairs scored at or above the threshold that
 PrecisionRecallTradeoff sets; a record in no such pair is a group of its own. `match_id` is the
 group's smallest record id (`_gl_id`, a stable hash of table and key), so the same input and

@@ -18,7 +18,10 @@ from glue_labeling.contract.errors import MLTransformNotReadyException
 from glue_labeling.find_matches import MATCH_ID, enforce_labels, find_matches, run_transform
 from glue_labeling.labels.metrics import (
     CLASSIFIER,
+    SURE_MATCH,
+    SURE_NON_MATCH,
     UNSUPERVISED,
+    UNSURE,
     ModelChoice,
     area_under_pr_curve,
     choose_model,
@@ -108,14 +111,18 @@ def test_score_supervised_learns_from_labels_and_scores_unlabeled_candidates(spa
     )
     unseen_matches = [(ids[f"p{i}"], ids[f"d{i}"]) for i in range(6, 12)]
     unseen_strangers = [(ids[f"p{i}"], ids[f"p{i + 2}"]) for i in range(6, 12)]
-    pairs = spark.createDataFrame(
-        [(min(a, b), max(a, b), 0) for a, b in unseen_matches + unseen_strangers], PAIR_SCHEMA
-    )
-    scored, classifier = score_supervised(pairs, records, PROFILES, labels)
+    # The unsupervised model is unsure of every pair (0.5) but the last two, where it is sure
+    # and, against the labels' lesson, keeps its own score.
+    unsure = [(min(a, b), max(a, b), 0, 0.5) for a, b in unseen_matches[:-1] + unseen_strangers[:-1]]
+    sure = [(*sorted(unseen_matches[-1]), 0, 1e-7), (*sorted(unseen_strangers[-1]), 0, 0.999)]
+    pairs = spark.createDataFrame(unsure + sure, f"{PAIR_SCHEMA}, match_score double")
+    scored, classifier = score_supervised(pairs, records, PROFILES, labels, (UNSURE,))
     got = {(row.id_l, row.id_r): row.match_score for row in scored.collect()}
     assert len(got) == 12
-    assert min(got[(min(a, b), max(a, b))] for a, b in unseen_matches) > 0.8
-    assert max(got[(min(a, b), max(a, b))] for a, b in unseen_strangers) < 0.2
+    assert min(got[(min(a, b), max(a, b))] for a, b in unseen_matches[:-1]) > 0.8
+    assert max(got[(min(a, b), max(a, b))] for a, b in unseen_strangers[:-1]) < 0.2
+    assert got[tuple(sorted(unseen_matches[-1]))] == 1e-7
+    assert got[tuple(sorted(unseen_strangers[-1]))] == 0.999
     assert classifier.training_pairs == 12
     importances = classifier.column_importances(list(COLUMNS))
     assert set(importances) == set(COLUMNS)
@@ -126,23 +133,47 @@ def test_score_supervised_learns_from_labels_and_scores_unlabeled_candidates(spa
 # ------------------------------------------------------------------------ choice of model
 
 
-def test_choose_model_takes_the_classifier_only_when_it_beats_the_unsupervised_model() -> None:
-    # (unsupervised, classifier, is_match). At 0.5 the unsupervised model misses one match of
-    # three and calls one non-match: F1 2/3; the classifier gets all four right: F1 1. Three
-    # such groups: the classifier alone is right on 6 pairs, the unsupervised model alone on
-    # none; 6 heads in 6 flips has probability 1/64, under the 5% level.
-    classifier_better = [(0.9, 0.8, True), (0.4, 0.7, True), (0.95, 0.9, True), (0.6, 0.1, False)] * 3
-    assert choose_model(classifier_better, 0.5) == ModelChoice(CLASSIFIER, 12, pytest.approx(2 / 3), 1.0, 6, 0)
-    swapped = [(c, u, m) for u, c, m in classifier_better]
-    assert choose_model(swapped, 0.5) == ModelChoice(UNSUPERVISED, 12, 1.0, pytest.approx(2 / 3), 0, 6)
+NONE_RIGHT_ALONE = {SURE_NON_MATCH: (0, 0), UNSURE: (0, 0), SURE_MATCH: (0, 0)}
+
+
+def test_choose_model_hands_the_classifier_the_regions_where_it_beats_the_unsupervised_model() -> None:
+    # (region, unsupervised, classifier, is_match). At 0.5 the unsupervised model misses one
+    # match of three and calls one non-match: F1 2/3; the classifier gets all four right: F1 1.
+    # Three such groups: the classifier alone is right on 6 pairs, the unsupervised model alone
+    # on none; 6 heads in 6 flips has probability 1/64, under the 5% level.
+    group = [(UNSURE, 0.9, 0.8, True), (UNSURE, 0.4, 0.7, True), (UNSURE, 0.95, 0.9, True), (UNSURE, 0.6, 0.1, False)]
+    classifier_better = group * 3
+    won = {**NONE_RIGHT_ALONE, UNSURE: (6, 0)}
+    assert choose_model(classifier_better, 0.5) == ModelChoice(
+        CLASSIFIER, (UNSURE,), 12, pytest.approx(2 / 3), 1.0, 1.0, won
+    )
+    swapped = [(r, c, u, m) for r, u, c, m in classifier_better]
+    lost = {**NONE_RIGHT_ALONE, UNSURE: (0, 6)}
+    assert choose_model(swapped, 0.5) == ModelChoice(UNSUPERVISED, (), 12, 1.0, pytest.approx(2 / 3), 1.0, lost)
     # One group: a better F1 on 2 disagreements (probability 1/4 by chance) is not enough.
-    assert choose_model(classifier_better[:4], 0.5).chosen == UNSUPERVISED
+    assert choose_model(group, 0.5).chosen == UNSUPERVISED
     # A tie keeps the unsupervised model, however the probabilities differ off the threshold.
-    tie = [(0.99, 0.6, True), (0.01, 0.4, False)]
-    assert choose_model(tie, 0.5) == ModelChoice(UNSUPERVISED, 2, 1.0, 1.0, 0, 0)
+    tie = [(SURE_MATCH, 0.999, 0.6, True), (SURE_NON_MATCH, 0.001, 0.4, False)]
+    assert choose_model(tie, 0.5) == ModelChoice(UNSUPERVISED, (), 2, 1.0, 1.0, 1.0, NONE_RIGHT_ALONE)
     # The threshold decides: at 0.9 the classifier misses two matches (0.8, 0.7; F1 0.5), the
     # unsupervised model one (0.4; F1 0.8).
     assert choose_model(classifier_better, 0.9).chosen == UNSUPERVISED
+
+
+def test_choose_model_judges_each_region_of_the_unsupervised_score_apart() -> None:
+    unsure_won = [(UNSURE, 0.4, 0.7, True)] * 6
+    # Where the unsupervised model is sure and right, the same classifier calls six strangers
+    # matches: it decides only the region it won, and the combination beats both.
+    sure_lost = [(SURE_NON_MATCH, 0.001, 0.9, False)] * 6
+    choice = choose_model(unsure_won + sure_lost, 0.5)
+    assert (choice.chosen, choice.classifier_regions) == (CLASSIFIER, (UNSURE,))
+    assert choice.only_right == {SURE_NON_MATCH: (0, 6), UNSURE: (6, 0), SURE_MATCH: (0, 0)}
+    assert choice.combined_f1 == 1.0 > choice.classifier_f1
+    # Labels can overrule the unsupervised model where it is sure, given enough of them: a
+    # stricter labeler says five sure matches are not.
+    stricter = [(SURE_MATCH, 0.999, 0.2, False)] * 5 + [(SURE_MATCH, 0.999, 0.8, True)] * 5
+    assert choose_model(stricter, 0.5).classifier_regions == (SURE_MATCH,)
+    assert choose_model(stricter[1:], 0.5).chosen == UNSUPERVISED  # 4 to 0: p 1/16
 
 
 def test_the_sign_test_p_value() -> None:
@@ -184,8 +215,9 @@ def test_choose_scoring_keeps_a_perfect_unsupervised_model_and_drops_a_useless_o
 
     # Out of fold, the classifier separates typo copies from neighbours too: a tie, so the
     # perfect unsupervised model stays; the useless one (it matches nothing: F1 0) goes.
-    assert perfect == ModelChoice(UNSUPERVISED, len(CHOICE_LABELS), 1.0, 1.0, 0, 0)
-    assert useless == ModelChoice(CLASSIFIER, len(CHOICE_LABELS), 0.0, 1.0, 12, 0)
+    assert perfect == ModelChoice(UNSUPERVISED, (), len(CHOICE_LABELS), 1.0, 1.0, 1.0, NONE_RIGHT_ALONE)
+    useless_won = {**NONE_RIGHT_ALONE, UNSURE: (12, 0)}
+    assert useless == ModelChoice(CLASSIFIER, (UNSURE,), len(CHOICE_LABELS), 0.0, 1.0, 1.0, useless_won)
 
 
 def test_a_labeled_pair_blocking_misses_counts_as_a_non_match_for_both_models(spark: SparkSession) -> None:
@@ -199,7 +231,10 @@ def test_a_labeled_pair_blocking_misses_counts_as_a_non_match_for_both_models(sp
     choice = choose_scoring(_labels(spark, CHOICE_LABELS), records, PROFILES, without_six, 0.5)
 
     # Both recall 6 of the 12 matches, precision 1: F1 2/3 each, and the tie keeps unsupervised.
-    assert choice == ModelChoice(UNSUPERVISED, len(CHOICE_LABELS), pytest.approx(2 / 3), pytest.approx(2 / 3), 0, 0)
+    two_thirds = pytest.approx(2 / 3)
+    assert choice == ModelChoice(
+        UNSUPERVISED, (), len(CHOICE_LABELS), two_thirds, two_thirds, two_thirds, NONE_RIGHT_ALONE
+    )
 
 
 # ------------------------------------------------------------------------------- find matches
@@ -437,7 +472,7 @@ def test_a_ready_transform_s_labeling_set_is_scored_by_the_better_model_and_skip
     # keeps it (choose_model: the classifier must beat it).
     held_out_f1 = report["model"]["held_out_f1"]
     assert report["model"]["held_out_pairs"] == len(CLEAN_LABELS)
-    assert held_out_f1 == {UNSUPERVISED: 1.0, CLASSIFIER: 1.0}
+    assert held_out_f1 == {UNSUPERVISED: 1.0, CLASSIFIER: 1.0, "combined": 1.0}
     assert report["model"]["chosen"] == UNSUPERVISED
     # Blocking learned from the same labels: the report says what they cover.
     assert report["blocking_rules_learned"]["labeled_matches"] == sum(m for _, _, m in CLEAN_LABELS)
@@ -467,7 +502,10 @@ def test_labels_that_contradict_the_unsupervised_model_hand_the_labeling_set_to_
     task_run_id, report = _labeling_set_run(spark, service, transform_id, tmp_path)
     model = report["model"]
     assert model["chosen"] == CLASSIFIER
-    assert model["held_out_f1"][CLASSIFIER] > model["held_out_f1"][UNSUPERVISED]
+    # The typo copies are what the unsupervised model is sure are matches: the labels overrule it
+    # in that region.
+    assert SURE_MATCH in model["classifier_decides"]
+    assert model["held_out_f1"]["combined"] > model["held_out_f1"][UNSUPERVISED]
     assert model["training_pairs"] == len(labels)
     importances = model["column_importances"]
     assert max(importances, key=importances.get) == "surname"  # what the labels are about

@@ -1,6 +1,6 @@
-"""Score, supervised: a classifier trained on the transform's labeled pairs, which replaces the
-unsupervised Fellegi-Sunter score once the transform has enough labels (the READY rule) and the
-classifier beats that score on held-out labels (choose_scoring).
+"""Score, supervised: a classifier trained on the transform's labeled pairs, which decides the
+candidate pairs in the regions of the unsupervised Fellegi-Sunter score where held-out labels
+show it better (choose_scoring), once the transform has enough labels (the READY rule).
 
 Why logistic regression (Spark ML) over the similarity features and one-hot comparison levels:
   * it gives calibrated probabilities, so `match_score` keeps its meaning (the match threshold
@@ -30,6 +30,9 @@ from glue_labeling.labels.metrics import (
     FOLDS,
     RECORD_SEPARATOR,
     SOURCE_SEPARATOR,
+    SURE_MATCH,
+    SURE_NON_MATCH,
+    UNSURE,
     ModelChoice,
     choose_model,
 )
@@ -45,6 +48,10 @@ PROBABILITY = "_gl_probability"
 # often gives (an unregularised fit drives them to infinity: probabilities of exactly 0 and 1).
 REGULARIZATION = 0.01
 LEVEL_VALUES = tuple(range(-1, len(LEVELS)))  # -1: null on either side
+# The unsupervised match probabilities below which the model is sure of a non-match and above
+# which of a match: the bounds of glue_labeling.labels.metrics.REGIONS.
+SURE_BELOW, SURE_ABOVE = 0.01, 0.99
+UNSUPERVISED_SCORE = "_gl_unsupervised_score"
 
 
 RECORD_COLUMNS = ("left_source", "left_key", "right_source", "right_key")
@@ -171,25 +178,51 @@ def train(training: DataFrame, features: PairFeatures) -> PairClassifier:
     return PairClassifier(model, features, count)
 
 
+def score_region(unsupervised_score: Column) -> Column:
+    """The region (glue_labeling.labels.metrics.REGIONS) of an unsupervised match probability."""
+    return (
+        F.when(unsupervised_score < SURE_BELOW, F.lit(SURE_NON_MATCH))
+        .when(unsupervised_score > SURE_ABOVE, F.lit(SURE_MATCH))
+        .otherwise(F.lit(UNSURE))
+    )
+
+
+def with_classifier_in(scored: DataFrame, regions: tuple[str, ...]) -> DataFrame:
+    """`scored` (the classifier's `match_score` and the unsupervised model's UNSUPERVISED_SCORE)
+    with `match_score` the classifier's where the unsupervised score lies in `regions`, else the
+    unsupervised model's (choose_model says why and where)."""
+    unsupervised = F.col(UNSUPERVISED_SCORE)
+    combined = F.when(score_region(unsupervised).isin(list(regions)), F.col("match_score")).otherwise(unsupervised)
+    return scored.withColumn("match_score", combined)
+
+
 def score_supervised(
-    pairs: DataFrame, records: DataFrame, profiles: list[ColumnProfile], labels: DataFrame
+    unsupervised: DataFrame,
+    records: DataFrame,
+    profiles: list[ColumnProfile],
+    labels: DataFrame,
+    regions: tuple[str, ...],
 ) -> tuple[DataFrame, PairClassifier]:
-    """The candidate `pairs` (id_l, id_r, rule), featurized (featured_pairs), with the
-    classifier's `match_score`, and the classifier trained on `labels` (the stored labeled
-    pairs)."""
+    """The candidate pairs `unsupervised` (id_l, id_r, rule, match_score: the unsupervised
+    model's), featurized (featured_pairs), with `match_score` the classifier's where the
+    unsupervised score lies in `regions` (with_classifier_in), and the classifier trained on
+    `labels` (the stored labeled pairs)."""
     features = PairFeatures.of(profiles)
     classifier = train(labeled_features(labels, records, features), features)
+    pairs = unsupervised.select("id_l", "id_r", "rule", F.col("match_score").alias(UNSUPERVISED_SCORE))
     # Checkpointed before scoring: the optimizer's constraint propagation through the feature and
     # level projections, then the classifier's, took minutes of planning on FEBRL3 uncut.
     featured = featured_pairs(pairs, records, features).localCheckpoint()
-    return classifier.with_match_score(featured), classifier
+    scored = with_classifier_in(classifier.with_match_score(featured), regions)
+    return scored.drop(UNSUPERVISED_SCORE), classifier
 
 
 def choose_scoring(
     labels: DataFrame, records: DataFrame, profiles: list[ColumnProfile], unsupervised: DataFrame, threshold: float
 ) -> ModelChoice:
-    """Whether the classifier trained on `labels` beats the unsupervised model's scored candidate
-    pairs `unsupervised` (id_l, id_r, match_score) on the labeled pairs (choose_model).
+    """Where the classifier trained on `labels` decides instead of the unsupervised model, whose
+    scored candidate pairs are `unsupervised` (id_l, id_r, match_score): choose_model, on the
+    labeled pairs.
 
     Every labeled pair is held out once, by k-fold on the folds of glue_labeling.labels.metrics
     (fold 0 is the evaluation's held-out share): FOLDS classifiers, each trained on the other
@@ -204,18 +237,22 @@ def choose_scoring(
     def fold_scored(fold: int) -> DataFrame:
         classifier = train(labeled.where(F.col(FOLD) != fold), features)
         held_out = classifier.with_match_score(labeled.where(F.col(FOLD) == fold))
-        return held_out.select("id_l", "id_r", "is_match", F.col("match_score").alias("classifier_score"))
+        return held_out.select("id_l", "id_r", "is_match", "match_score")
 
     out_of_fold = functools.reduce(DataFrame.unionByName, [fold_scored(fold) for fold in range(FOLDS)])
-    candidates = unsupervised.select("id_l", "id_r", F.col("match_score").alias("unsupervised_score"))
-    rows = out_of_fold.join(candidates, ["id_l", "id_r"], "left").collect()
+    candidates = unsupervised.select(
+        "id_l", "id_r", F.col("match_score").alias(UNSUPERVISED_SCORE), F.lit(True).alias("candidate")
+    )
+    # A labeled pair that is not a candidate: FindMatches never joins it, so both score it 0.
+    proposed = F.col("candidate").isNotNull()
+    held_out = (
+        out_of_fold.join(candidates, ["id_l", "id_r"], "left")
+        .withColumn(UNSUPERVISED_SCORE, F.when(proposed, F.col(UNSUPERVISED_SCORE)).otherwise(0.0))
+        .withColumn("match_score", F.when(proposed, F.col("match_score")).otherwise(0.0))
+        .select(score_region(F.col(UNSUPERVISED_SCORE)).alias("region"), UNSUPERVISED_SCORE, "match_score", "is_match")
+    )
+    rows = held_out.collect()
     labeled.unpersist()
     return choose_model(
-        [
-            (0.0, 0.0, row.is_match)
-            if row.unsupervised_score is None
-            else (row.unsupervised_score, row.classifier_score, row.is_match)
-            for row in rows
-        ],
-        threshold,
+        [(row.region, row[UNSUPERVISED_SCORE], row.match_score, row.is_match) for row in rows], threshold
     )

@@ -130,9 +130,10 @@ def block_and_score(
     """profile -> plan blocking -> block -> score, on records with `_gl_id` and `_gl_source`
     (`report` has `records_read`). The score is the unsupervised model's, unless `labels`
     (stored labeled pairs) are given and a classifier trained on them beats it on held-out
-    labels (choose_scoring); the report's `model` says which was chosen and the held-out F1 of
-    both. With `labels`, blocking also learns from them (learn_blocking.learn_rules; the
-    report's `blocking_rules_learned` says which rules and why)."""
+    labels in some regions of its score, which the classifier then decides (choose_scoring);
+    the report's `model` says which was chosen, where, and the held-out figures. With
+    `labels`, blocking also learns from them (learn_blocking.learn_rules; the report's
+    `blocking_rules_learned` says which rules and why)."""
     key = parameters["PrimaryKeyColumnName"]
     compared = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID, key)]
     # Cached: the profile reads it, then the MinHash band keys are built on it; uncached, every
@@ -194,8 +195,7 @@ def block_and_score(
         choice = choose_scoring(labels, records, profiles, unsupervised, threshold)
         if choice.chosen == UNSUPERVISED:
             return unsupervised, {**choice.describe(), **described}, model
-        pairs = levels.select("id_l", "id_r", "rule")
-        supervised, classifier = score_supervised(pairs, records, profiles, labels)
+        supervised, classifier = score_supervised(unsupervised, records, profiles, labels, choice.classifier_regions)
         return supervised, {**choice.describe(), **classifier.describe(compared)}, classifier
 
     def scored_pairs() -> tuple[DataFrame, dict[str, Any], PairClassifier | FellegiSunterModel]:
@@ -225,9 +225,9 @@ def generate_labeling_set(
 ) -> LabelingSetResult:
     """`earlier_labeling_sets`: locations of this transform's earlier labeling sets, whose
     records are not asked about again. `labels`: the transform's labeled pairs when it is
-    READY; the pairs are then scored by a classifier trained on them if it beats the
-    unsupervised model on held-out labels (block_and_score), so the sets hold what the better
-    model is unsure of, and no labeled record is asked about again."""
+    READY; a classifier trained on them then scores the pairs in the regions of the
+    unsupervised score where it beats that model on held-out labels (block_and_score), so the
+    sets hold what the better model is unsure of, and no labeled record is asked about again."""
     parameters = transform["Parameters"].get("FindMatchesParameters", {})
     key = parameters["PrimaryKeyColumnName"]
     tables = transform["InputRecordTables"]

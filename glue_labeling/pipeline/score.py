@@ -124,8 +124,8 @@ class PairFeatures:
 def with_features(
     pairs: DataFrame, records: DataFrame, features: PairFeatures, broadcast_records: bool = False
 ) -> DataFrame:
-    """Joins both records' normalized columns onto each pair (id_l, id_r, rule) and adds the
-    `features`: the classifier's inputs (classify.py)."""
+    """Joins both records' normalized columns onto each pair (id_l, id_r, rule, and any other
+    column, kept) and adds the `features`: the classifier's inputs (classify.py)."""
     compared = [comparison_column(i) for i in range(features.column_count)]
     scales = dict(features.numeric_scales)
     register_jvm_functions(pairs.sparkSession)
@@ -142,4 +142,4 @@ def with_features(
         else:
             difference = F.abs(F.col(f"{numeric_column(i)}_l") - F.col(f"{numeric_column(i)}_r"))
             columns.append((difference / scales[i]).alias(name))
-    return joined.select("id_l", "id_r", "rule", *columns)
+    return joined.select(*pairs.columns, *columns)

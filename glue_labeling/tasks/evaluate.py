@@ -4,7 +4,7 @@ GetMLTransform then returns.
 
 The held-out pairs are chosen by a hash of the pair (glue_labeling.labels.metrics), the same
 every time. The training labels go through block_and_score exactly as FindMatches' labels do:
-blocking learns from them, and the classifier trained on them scores only if it beats the
+blocking learns from them, and the classifier trained on them scores only where it beats the
 unsupervised model on them (choose_scoring). So the figures are those of the model that would
 actually be used (the report's `evaluated_model`: `unsupervised` or `classifier`), at the
 transform's own PrecisionRecallTradeoff threshold; and, as in that choice, a held-out pair that
