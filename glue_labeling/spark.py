@@ -11,8 +11,10 @@ spark-submit command lines from `local_spark_conf`, starts without it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,3 +103,15 @@ def get_or_create_session(settings: Settings | None = None, app_name: str = "glu
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     return session
+
+
+@contextlib.contextmanager
+def sql_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
+    """The SQL setting `key` at `value` while the block runs, then back to what it was: the
+    session may be the caller's own (FindMatches.apply)."""
+    before = spark.conf.get(key)
+    spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        spark.conf.set(key, before)

@@ -861,7 +861,7 @@ def test_u_probabilities_take_the_computed_exact_share() -> None:
     assert u[0, 0] / u[0, 1] == pytest.approx(0.7 / 0.2)  # the other levels keep their proportions
 
 
-def test_match_probability_adds_weights_and_discounts_common_values(spark: SparkSession) -> None:
+def test_match_score_adds_weights_and_discounts_common_values(spark: SparkSession) -> None:
     m = np.array([[0.05, 0.05, 0.1, 0.8], [0.1, 0.1, 0.2, 0.6]])
     u = np.array([[0.9, 0.05, 0.04, 0.01], [0.7, 0.1, 0.1, 0.1]])
     model = FellegiSunterModel(m, u, prior=0.2, iterations=5, term_frequency_columns=(0,))
@@ -869,7 +869,7 @@ def test_match_probability_adds_weights_and_discounts_common_values(spark: Spark
         [(1, 3, 3, 0.001), (2, 3, 3, 0.2), (3, 0, 0, None), (4, -1, 3, None)],
         "pair int, _gl_lvl0 int, _gl_lvl1 int, _gl_tf0_l double",
     )
-    got = {r.pair: r.p for r in pairs.select("pair", model.match_probability(2).alias("p")).collect()}
+    got = {r.pair: r.match_score for r in model.with_match_score(pairs, 2).collect()}
 
     def probability(weight: float) -> float:
         return 1 / (1 + 2 ** -(math.log2(0.2 / 0.8) + weight))
@@ -882,7 +882,7 @@ def test_match_probability_adds_weights_and_discounts_common_values(spark: Spark
     assert got[4] == pytest.approx(probability(math.log2(0.6 / 0.1)))  # the null column says nothing
 
 
-def test_match_probability_reads_a_pair_with_the_model_of_the_rule_that_found_it(spark: SparkSession) -> None:
+def test_match_score_reads_a_pair_with_the_model_of_the_rule_that_found_it(spark: SparkSession) -> None:
     m = np.array([[0.05, 0.05, 0.1, 0.8], [0.1, 0.1, 0.2, 0.6]])
     u = np.array([[0.9, 0.05, 0.04, 0.01], [0.7, 0.1, 0.1, 0.1]])
     # Rule 1's non-matches agree on both columns twenty times as often as random pairs do.
@@ -894,7 +894,7 @@ def test_match_probability_reads_a_pair_with_the_model_of_the_rule_that_found_it
         [(1, 1, 3, 3, 0.001), (2, 0, 0, 3, None), (3, 7, 2, -1, None)],
         "pair int, rule int, _gl_lvl0 int, _gl_lvl1 int, _gl_tf0_l double",
     )
-    got = {r.pair: r.p for r in pairs.select("pair", model.match_probability(2).alias("p")).collect()}
+    got = {r.pair: r.match_score for r in model.with_match_score(pairs, 2).collect()}
 
     def probability(prior: float, weight: float) -> float:
         return 1 / (1 + 2 ** -(math.log2(prior / (1 - prior)) + weight))

@@ -22,13 +22,12 @@ rows travel inside the tasks); clustering's callers read it once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+
+from glue_labeling.spark import sql_conf
 
 DEFAULT_MAX_ITERATIONS = 30
 # Two longs an edge: 80 MB of Arrow at the limit, a few times that in numpy while it works.
@@ -49,7 +48,8 @@ def connected_components(
 
 def components_on_driver(edges: DataFrame) -> tuple[DataFrame, int]:
     spark = edges.sparkSession
-    with arrow_transfers(spark):
+    # toPandas through Arrow: columns, not a Python object per value.
+    with sql_conf(spark, "spark.sql.execution.arrow.pyspark.enabled", "true"):
         pairs = edges.toPandas()
         ids, components, rounds = linked_components(
             pairs["id_l"].to_numpy(dtype=np.int64), pairs["id_r"].to_numpy(dtype=np.int64)
@@ -81,18 +81,6 @@ def linked_components(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, 
             parent = grandparent
         if np.array_equal(parent[u], parent[v]):
             return ids, ids[parent], rounds
-
-
-@contextmanager
-def arrow_transfers(spark: SparkSession) -> Iterator[None]:
-    """toPandas and createDataFrame through Arrow (columns, not a Python object per value)."""
-    key = "spark.sql.execution.arrow.pyspark.enabled"
-    before = spark.conf.get(key)
-    spark.conf.set(key, "true")
-    try:
-        yield
-    finally:
-        spark.conf.set(key, before)
 
 
 def propagated_components(edges: DataFrame, max_iterations: int) -> tuple[DataFrame, int]:
