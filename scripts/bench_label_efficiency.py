@@ -21,8 +21,9 @@ with the same simulated labeler: uncertain_pairs -> the truth's answer -> mark_p
 (two records shown) at a time up to the records shown by the first strategy run with this seed
 after each round, then train and partition or join; its match groups are scored like ours).
 The model of a round is the one block_and_score chose (`unsupervised` or `classifier`, with the
-held-out F1 of both). Data as in scripts/bench_labeling_quality.py (`--data
-febrl3|febrl4|generated`; `--seed` seeds the generator); `--seeds` seeds the sampling and dedupe.
+held-out F1 of the unsupervised model, the classifier and their combination). Data as in
+scripts/bench_labeling_quality.py (`--data febrl3|febrl4|generated`; `--seed` seeds the
+generator); `--seeds` seeds the sampling and dedupe.
 
 `--switch-significance` sets the level of the model choice's sign test
 (glue_labeling.labels.metrics.SWITCH_SIGNIFICANCE); 1.0 switches the test off, so the classifier
