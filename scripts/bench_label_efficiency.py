@@ -27,7 +27,8 @@ generator); `--seeds` seeds the sampling and dedupe.
 
 `--switch-significance` sets the level of the model choice's sign test
 (glue_labeling.labels.metrics.SWITCH_SIGNIFICANCE); 1.0 switches the test off, so the classifier
-takes over whenever its held-out F1 is higher: what the test costs and saves.
+takes every region of the unsupervised score where it is right on more held-out pairs, if the
+combination's held-out F1 is higher: what the test costs and saves.
 
 Prints a JSON line per round as it goes, then one table of every round.
 
@@ -302,7 +303,7 @@ def main(argv: list[str]) -> int:
         "--switch-significance",
         type=float,
         default=metrics.SWITCH_SIGNIFICANCE,
-        help="the model choice's sign-test level (1.0: the classifier whenever its held-out F1 is higher)",
+        help="the model choice's sign-test level (1.0: the classifier takes every region it is right more often in)",
     )
     args = parser.parse_args(argv)
     metrics.SWITCH_SIGNIFICANCE = args.switch_significance

@@ -143,10 +143,11 @@ def choose_model(scored: Iterable[tuple[str, float, float, bool]], threshold: fl
     pairs = list(scored)
     only_right: dict[str, tuple[int, int]] = {}
     for region in REGIONS:
-        decided = [(u >= threshold) == m for r, u, _, m in pairs if r == region]
+        unsupervised_right = [(u >= threshold) == m for r, u, _, m in pairs if r == region]
         classifier_right = [(c >= threshold) == m for r, _, c, m in pairs if r == region]
-        only_classifier = sum(c and not u for u, c in zip(decided, classifier_right, strict=True))
-        only_unsupervised = sum(u and not c for u, c in zip(decided, classifier_right, strict=True))
+        right = list(zip(unsupervised_right, classifier_right, strict=True))
+        only_classifier = sum(c and not u for u, c in right)
+        only_unsupervised = sum(u and not c for u, c in right)
         only_right[region] = (only_classifier, only_unsupervised)
     regions = tuple(
         region
