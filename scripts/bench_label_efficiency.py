@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from bench_labeling_quality import KEY, add_data_arguments, benchmark_data
+from bench_labeling_quality import KEY, add_data_arguments, benchmark_data, data_name
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -74,10 +74,17 @@ STRATEGIES = ("active", "random", "dedupe")
 
 def sampling(strategy: str, seed: int, sets: int) -> SamplingConfig:
     """Sets of 10 to 14 rows; `random` takes every anchor by the exploration share (none from
-    the pairs blocking misses: that is the model's choice, not chance)."""
+    the pairs blocking misses or the two models dispute: those are the models' choice, not chance)."""
     if strategy == "random":
         return SamplingConfig(
-            sets=sets, min_rows=10, max_rows=14, seed=seed, boundary_share=0.0, band_share=0.0, missed_share=0.0
+            sets=sets,
+            min_rows=10,
+            max_rows=14,
+            seed=seed,
+            boundary_share=0.0,
+            band_share=0.0,
+            missed_share=0.0,
+            disputed_share=0.0,
         )
     return SamplingConfig(sets=sets, min_rows=10, max_rows=14, seed=seed)
 
@@ -155,6 +162,7 @@ def run_strategy(
             "records_shown": shown,
             "labeled_pairs": stored.num_rows,
             "model": model["chosen"],
+            "classifier_decides": model.get("classifier_decides"),
             "held_out_f1": model.get("held_out_f1"),
             "rules_learned": [r["rule"] for r in report.figures.get("blocking_rules_learned", {}).get("learned", [])],
             "rules_dropped": [r["rule"] for r in report.figures.get("blocking_rules_learned", {}).get("dropped", [])],
@@ -312,7 +320,7 @@ def main(argv: list[str]) -> int:
     for index, table in enumerate(tables):
         for row in table.select(KEY).collect():
             sources[row[KEY]].append(index)
-    data = args.data if args.data != "generated" else f"generated-{args.rows}"
+    data = data_name(args)
     table = []
     for seed in args.seeds or [args.seed]:
         # dedupe gets the records shown after each round by the first of our strategies run; run

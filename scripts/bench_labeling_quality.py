@@ -57,11 +57,13 @@ def febrl(spark: SparkSession, name: str) -> tuple[list[DataFrame], dict[str, st
     return tables, entity
 
 
-def generated(spark: SparkSession, rows: int, seed: int) -> tuple[list[DataFrame], dict[str, str]]:
+def generated(spark: SparkSession, args: argparse.Namespace) -> tuple[list[DataFrame], dict[str, str]]:
     sys.path.insert(0, str(Path(__file__).parent))
     from generate_sample_data import generate
 
-    records, truth = generate(spark, rows, seed=seed)
+    records, truth = generate(
+        spark, args.rows, seed=args.seed, household_rate=args.household_rate, moved_rate=args.moved_rate
+    )
     return [records], {r[KEY]: str(r["entity_id"]) for r in truth.collect()}
 
 
@@ -69,6 +71,20 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", choices=["febrl3", "febrl4", "generated"], default="febrl3")
     parser.add_argument("--rows", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument(
+        "--household-rate", type=float, default=0.0, help="generated: share of people in another's household"
+    )
+    parser.add_argument("--moved-rate", type=float, default=0.0, help="generated: share of duplicates at a new address")
+
+
+def data_name(args: argparse.Namespace) -> str:
+    """febrl3, febrl4, or generated-<rows> with the harder settings that are on."""
+    if args.data != "generated":
+        return args.data
+    harder = (f"-households{args.household_rate:g}" if args.household_rate else "") + (
+        f"-moved{args.moved_rate:g}" if args.moved_rate else ""
+    )
+    return f"generated-{args.rows}{harder}"
 
 
 def benchmark_data(
@@ -80,7 +96,7 @@ def benchmark_data(
     work = Path(tempfile.mkdtemp(prefix=f"glue-labeling-{database}-"))
     settings = dataclasses.replace(load_settings(), state_dir=str(work / "state"), spark_shuffle_partitions=4)
     spark = get_or_create_session(settings, app_name=f"glue-labeling {database}")
-    tables, entity = febrl(spark, args.data) if args.data != "generated" else generated(spark, args.rows, args.seed)
+    tables, entity = febrl(spark, args.data) if args.data != "generated" else generated(spark, args)
     catalog = LocalCatalog(settings)
     names = []
     for index, table in enumerate(tables):
@@ -130,7 +146,7 @@ def main(argv: list[str]) -> int:
     print(
         json.dumps(
             {
-                "data": args.data if args.data != "generated" else f"generated-{args.rows}",
+                "data": data_name(args),
                 "records": sum(sizes),
                 "true_pairs": len(true_pairs),
                 "candidate_pairs": len(candidates),

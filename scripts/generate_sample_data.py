@@ -13,6 +13,13 @@ for the same ``n_records``/``seed``/``duplicate_rate`` on any number of cores or
 also lets a duplicate re-derive its entity's clean attributes from the entity index alone (the key
 is the entity index), so no join between originals and duplicates is needed.
 
+Harder data (both off by default, so the default output never changes): ``household_rate`` makes
+that share of the entities members of another entity's household, sharing its surname, address
+and phone but not its given name, date of birth or email (strangers that look alike: the false
+positives an unsupervised model makes); ``moved_rate`` gives that share of the duplicates a new
+address and phone, keeping the person's name, date of birth and email (true matches that differ
+in half their columns: the false negatives). FEBRL has neither, which is why it is easy.
+
 Layout: rows ``0 .. entities-1`` are the originals (entity index = row id); the remaining rows are
 duplicates, assigned to entities by a deterministic plan (1..4 duplicates per duplicated entity,
 skewed towards 1) and an affine permutation that spreads them over the entities. Record ids are an
@@ -278,9 +285,15 @@ def _affine_permutation(n: int, rng: random.Random) -> tuple[int, int]:
 # --------------------------------------------------------------------------------------------
 # Random draws. Each is materialised once per row as a column ``_u_<salt>`` (see _with_uniforms):
 # referencing a column instead of repeating the hash expression keeps Spark's generated code small.
-ENTITY_SALTS: tuple[str, ...] = (
-    "given", "surname", "street_no", "street", "street_type", "suburb", "dob", "phone", "domain",
-    "phone_null", "phone_kind", "email_null", "email_no", "email_style",
+# A person's own draws are keyed by the entity; the surname's by the family (the entity, or the
+# head of its household); the address's and phone's by the home (the family's, or a moved
+# duplicate's new one). See _with_attribute_keys.
+PERSON_SALTS: tuple[str, ...] = (
+    "given", "dob", "domain", "email_null", "email_no", "email_style",
+)  # fmt: skip
+FAMILY_SALTS: tuple[str, ...] = ("surname",)
+HOME_SALTS: tuple[str, ...] = (
+    "street_no", "street", "street_type", "suburb", "phone", "phone_null", "phone_kind",
 )  # fmt: skip
 ROW_SALTS: tuple[str, ...] = (
     "n_corruptions", *(f"pick_{name}" for name, _ in CORRUPTIONS), "typo_field", "typo_op", "typo_pos",
@@ -437,13 +450,36 @@ def _base_frame(spark: SparkSession, plan: DuplicatePlan, seed: int, shuffled: b
     ).withColumn("entity_id", F.concat(F.lit("e"), F.lpad(F.col("eid").cast("string"), width, "0")))
 
 
+def _with_attribute_keys(
+    df: DataFrame, plan: DuplicatePlan, seed: int, household_rate: float, moved_rate: float
+) -> DataFrame:
+    """``family`` and ``home``: what the surname's and the address's draws are keyed by.
+
+    The last ``household_rate`` share of the entities are household members: their family and
+    home are those of a head drawn from the other entities (a head has no head of its own, so a
+    member shares its head's address). A duplicate drawn as moved (``moved_rate``) gets a home of
+    its own, a negative key no entity has. With both rates 0 both keys are the entity, so the
+    draws are the ones keyed by the entity alone.
+    """
+    heads = plan.entities - round(plan.entities * household_rate)
+    eid = F.col("eid")
+    head = F.pmod(F.xxhash64(F.lit(seed), F.lit("household"), eid), F.lit(max(heads, 1)))
+    family = F.when(eid >= F.lit(heads), head).otherwise(eid) if heads < plan.entities else eid
+    moved = F.col("is_dup") & (_uniform(seed, "moved", "id") < F.lit(moved_rate))
+    home = F.when(moved, -(F.col("id") + F.lit(1))).otherwise(family) if moved_rate > 0 else family
+    return df.withColumns({"family": family, "home": home})
+
+
 def _with_clean_attributes(df: DataFrame, seed: int) -> DataFrame:
-    """The entity's true attributes, a pure function of the entity index ``eid``.
+    """The entity's true attributes, a pure function of the entity index ``eid`` and of its
+    ``family`` and ``home`` keys (_with_attribute_keys).
 
     Why keyed by entity: originals and their duplicates compute identical clean values without a
     join, so the duplicates can then be corrupted row-locally.
     """
-    df = _with_uniforms(df, seed, "eid", ENTITY_SALTS)
+    df = _with_uniforms(df, seed, "eid", PERSON_SALTS)
+    df = _with_uniforms(df, seed, "family", FAMILY_SALTS)
+    df = _with_uniforms(df, seed, "home", HOME_SALTS)
     df = df.withColumns(
         {
             "_gi": _skewed_index(_u("given"), len(GIVEN_NAMES), 2.0),
@@ -676,7 +712,12 @@ def _with_corruptions(df: DataFrame, seed: int) -> DataFrame:
 
 
 def generate(
-    spark: SparkSession, n_records: int, seed: int = 42, duplicate_rate: float = 0.3
+    spark: SparkSession,
+    n_records: int,
+    seed: int = 42,
+    duplicate_rate: float = 0.3,
+    household_rate: float = 0.0,
+    moved_rate: float = 0.0,
 ) -> tuple[DataFrame, DataFrame]:
     """Return ``(records, truth)`` for ``n_records`` synthetic person records.
 
@@ -684,14 +725,20 @@ def generate(
     order. ``truth`` maps every ``record_id`` to its ``entity_id``, one row per record, in
     generation order (not shuffled: it is only meant to be joined on ``record_id``, and skipping
     the shuffle keeps it cheap). About ``1 - duplicate_rate`` of the rows are originals; each
-    remaining row is a corrupted copy of one of them. Same arguments give identical rows and row
+    remaining row is a corrupted copy of one of them. ``household_rate`` and ``moved_rate`` make
+    it harder (see the module's docstring). Same arguments give identical rows and row
     order regardless of cluster size or partitioning. Both frames are lazy: each action
     re-generates them (cheaply) from ``spark.range``; cache them if you run several actions on a
     large size.
     """
     plan = plan_duplicates(n_records, duplicate_rate)
     truth = _base_frame(spark, plan, seed, shuffled=False).select(*TRUTH_COLUMNS)
-    records = _with_corruptions(_with_clean_attributes(_base_frame(spark, plan, seed), seed), seed)
+    if not (0.0 <= household_rate < 1.0 and 0.0 <= moved_rate <= 1.0):
+        raise ValueError(
+            f"household_rate must be in [0, 1) and moved_rate in [0, 1], got {household_rate} and {moved_rate}"
+        )
+    base = _with_attribute_keys(_base_frame(spark, plan, seed), plan, seed, household_rate, moved_rate)
+    records = _with_corruptions(_with_clean_attributes(base, seed), seed)
     records = records.select(*RECORD_COLUMNS)
     return records, truth
 
@@ -744,6 +791,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, help="directory; records/ and truth/ are written in it")
     parser.add_argument("--format", choices=("csv", "parquet", "delta"), default="csv")
     parser.add_argument("--duplicate-rate", type=float, default=0.3)
+    parser.add_argument("--household-rate", type=float, default=0.0, help="share of entities in another's household")
+    parser.add_argument("--moved-rate", type=float, default=0.0, help="share of duplicates at a new address")
     args = parser.parse_args(argv)
 
     plan = plan_duplicates(args.rows, args.duplicate_rate)  # validates before starting Spark
@@ -751,7 +800,7 @@ def main(argv: list[str] | None = None) -> int:
     spark = _session()
     spark.sparkContext.setLogLevel("WARN")
     spark_ready = time.monotonic()
-    records, truth = generate(spark, args.rows, args.seed, args.duplicate_rate)
+    records, truth = generate(spark, args.rows, args.seed, args.duplicate_rate, args.household_rate, args.moved_rate)
 
     out = args.output if "://" in args.output else str(Path(args.output).resolve())
     records_path, truth_path = f"{out.rstrip('/')}/records", f"{out.rstrip('/')}/truth"

@@ -117,12 +117,19 @@ def test_score_supervised_learns_from_labels_and_scores_unlabeled_candidates(spa
     sure = [(*sorted(unseen_matches[-1]), 0, 1e-7), (*sorted(unseen_strangers[-1]), 0, 0.999)]
     pairs = spark.createDataFrame(unsure + sure, f"{PAIR_SCHEMA}, match_score double")
     scored, classifier = score_supervised(pairs, records, PROFILES, labels, (UNSURE,))
-    got = {(row.id_l, row.id_r): row.match_score for row in scored.collect()}
+    rows = scored.collect()
+    got = {(row.id_l, row.id_r): row.match_score for row in rows}
+    rival = {(row.id_l, row.id_r): row.rival_score for row in rows}
     assert len(got) == 12
     assert min(got[(min(a, b), max(a, b))] for a, b in unseen_matches[:-1]) > 0.8
     assert max(got[(min(a, b), max(a, b))] for a, b in unseen_strangers[:-1]) < 0.2
     assert got[tuple(sorted(unseen_matches[-1]))] == 1e-7
     assert got[tuple(sorted(unseen_strangers[-1]))] == 0.999
+    # The rival score is the other model's: the unsupervised 0.5 where the classifier decides,
+    # and where the unsupervised model does, the classifier's own opinion, which disputes it.
+    assert {rival[(a, b)] for a, b, _rule, _score in unsure} == {0.5}
+    assert rival[tuple(sorted(unseen_matches[-1]))] > 0.8
+    assert rival[tuple(sorted(unseen_strangers[-1]))] < 0.2
     assert classifier.training_pairs == 12
     importances = classifier.column_importances(list(COLUMNS))
     assert set(importances) == set(COLUMNS)

@@ -4,6 +4,7 @@ load -> normalize -> block -> score -> cluster -> sample -> write."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import itertools
@@ -1282,6 +1283,34 @@ def test_write_labeling_set_s3(spark: SparkSession, s3: Any) -> None:
             "labeling_set=set-002",
         }
         _check_written(_parse(csvs()), set_count=2)
+
+
+def test_sample_labeling_sets_asks_about_pairs_the_two_models_dispute(spark: SparkSession) -> None:
+    threshold = 0.85
+    pairs, _, components = _random_scored_pairs(spark, seed=5, records=30, draws=60, threshold=threshold)
+    # The rival model agrees everywhere but on two pairs of records outside every other pair:
+    # it calls (100, 101) a match the deciding model is sure is not one, and the reverse (102, 103).
+    agreeing = [(*pair, pair[3]) for pair in pairs]
+    disputed = [(100, 101, 0, 1e-9, 0.97), (102, 103, 0, 0.99, 0.01)]
+    scored = spark.createDataFrame(
+        agreeing + disputed, "id_l long, id_r long, rule int, match_score double, rival_score double"
+    )
+    # Anchors near the threshold, and disputed ones: none drawn at random, which could draw 100.
+    config = SamplingConfig(sets=3, min_rows=4, max_rows=6, seed=3, boundary_share=1.0, band_share=0.0)
+
+    rows = sample_labeling_sets(spark, scored, components, threshold, config).collect()
+    set_of = {r[RECORD_ID]: r.labeling_set_id for r in rows}
+    # Each disputed pair is asked about as one group, though (100, 101) scores 1e-9.
+    assert set_of[100] == set_of[101] and set_of[102] == set_of[103]
+    assert len(set_of) == len(rows)
+    without_rival = sample_labeling_sets(spark, scored.drop("rival_score"), components, threshold, config).collect()
+    assert 100 not in {r[RECORD_ID] for r in without_rival}
+    not_asked = dataclasses.replace(config, disputed_share=0.0)
+    assert 100 not in {
+        r[RECORD_ID] for r in sample_labeling_sets(spark, scored, components, threshold, not_asked).collect()
+    }
+    with pytest.raises(ValueError):
+        SamplingConfig(missed_share=0.5, disputed_share=0.5)
 
 
 def test_sample_labeling_sets_asks_about_missed_pairs_as_groups(spark: SparkSession) -> None:

@@ -52,6 +52,9 @@ LEVEL_VALUES = tuple(range(-1, len(LEVELS)))  # -1: null on either side
 # which of a match: the bounds of glue_labeling.labels.metrics.REGIONS.
 SURE_BELOW, SURE_ABOVE = 0.01, 0.99
 UNSUPERVISED_SCORE = "_gl_unsupervised_score"
+# Once a classifier is trained, the score of the model that does not decide a pair: where the two
+# disagree, a label settles which is right (sample.py asks about such pairs).
+RIVAL_SCORE = "rival_score"
 
 
 RECORD_COLUMNS = ("left_source", "left_key", "right_source", "right_key")
@@ -190,10 +193,15 @@ def score_region(unsupervised_score: Column) -> Column:
 def with_classifier_in(scored: DataFrame, regions: tuple[str, ...]) -> DataFrame:
     """`scored` (the classifier's `match_score` and the unsupervised model's UNSUPERVISED_SCORE)
     with `match_score` the classifier's where the unsupervised score lies in `regions`, else the
-    unsupervised model's (choose_model says why and where)."""
+    unsupervised model's (choose_model says why and where), and RIVAL_SCORE the other model's."""
     unsupervised = F.col(UNSUPERVISED_SCORE)
-    combined = F.when(score_region(unsupervised).isin(list(regions)), F.col("match_score")).otherwise(unsupervised)
-    return scored.withColumn("match_score", combined)
+    classifier_decides = score_region(unsupervised).isin(list(regions))
+    return scored.withColumns(
+        {
+            "match_score": F.when(classifier_decides, F.col("match_score")).otherwise(unsupervised),
+            RIVAL_SCORE: F.when(classifier_decides, unsupervised).otherwise(F.col("match_score")),
+        }
+    )
 
 
 def score_supervised(
@@ -205,8 +213,9 @@ def score_supervised(
 ) -> tuple[DataFrame, PairClassifier]:
     """The candidate pairs `unsupervised` (id_l, id_r, rule, match_score: the unsupervised
     model's), featurized (featured_pairs), with `match_score` the classifier's where the
-    unsupervised score lies in `regions` (with_classifier_in), and the classifier trained on
-    `labels` (the stored labeled pairs)."""
+    unsupervised score lies in `regions` and RIVAL_SCORE the other model's (with_classifier_in;
+    `regions` may be empty: the classifier then only gives its rival opinion), and the
+    classifier trained on `labels` (the stored labeled pairs)."""
     features = PairFeatures.of(profiles)
     classifier = train(labeled_features(labels, records, features), features)
     pairs = unsupervised.select("id_l", "id_r", "rule", F.col("match_score").alias(UNSUPERVISED_SCORE))

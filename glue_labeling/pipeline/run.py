@@ -31,7 +31,13 @@ from glue_labeling.pipeline.block import (
     plan_blocking,
     profile_columns,
 )
-from glue_labeling.pipeline.classify import PairClassifier, choose_scoring, labeled_records, score_supervised
+from glue_labeling.pipeline.classify import (
+    RIVAL_SCORE,
+    PairClassifier,
+    choose_scoring,
+    labeled_records,
+    score_supervised,
+)
 from glue_labeling.pipeline.cluster import connected_components
 from glue_labeling.pipeline.compare import compared_candidates
 from glue_labeling.pipeline.fellegi_sunter import (
@@ -81,7 +87,7 @@ def match_threshold(precision_recall_tradeoff: float) -> float:
 class LabelingSetResult:
     location: str
     records: DataFrame  # the input with `_gl_id`, `_gl_source`
-    scored_pairs: DataFrame  # (id_l, id_r, rule, match_score)
+    scored_pairs: DataFrame  # (id_l, id_r, rule, match_score[, rival_score once READY])
     plan: BlockingPlan  # the rules chosen, and every oversized block dropped
 
 
@@ -114,7 +120,7 @@ class RunReport:
 class ScoredCandidates:
     records: DataFrame  # normalized, with `_gl_id`, `_gl_source` and the MinHash band keys
     plan: BlockingPlan
-    pairs: DataFrame  # (id_l, id_r, rule, match_score), checkpointed
+    pairs: DataFrame  # (id_l, id_r, rule, match_score[, RIVAL_SCORE with labels]), checkpointed
     threshold: float
     compared: list[str]  # the compared columns, in `_gl_n<i>` order
     model: PairClassifier | FellegiSunterModel  # the model that scored `pairs`
@@ -131,6 +137,7 @@ def block_and_score(
     report: RunReport,
     labels: DataFrame | None = None,
     max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
+    rival_opinions: bool = False,
 ) -> ScoredCandidates:
     """profile -> plan blocking -> block -> score, on records with `_gl_id` and `_gl_source`
     (`report` has `records_read`). The score is the unsupervised model's, unless `labels`
@@ -138,7 +145,10 @@ def block_and_score(
     labels in some regions of its score, which the classifier then decides (choose_scoring);
     the report's `model` says which was chosen, where, and the held-out figures. With
     `labels`, blocking also learns from them (learn_blocking.learn_rules; the report's
-    `blocking_rules_learned` says which rules and why)."""
+    `blocking_rules_learned` says which rules and why). `rival_opinions`, with `labels`: the
+    classifier scores every pair, also where it does not decide, and the pairs carry RIVAL_SCORE,
+    the other model's score: where the two disagree, the next labeling set asks (sample.py), and
+    the answers are what can hand the classifier a region the labels so far do not cover."""
     key = parameters["PrimaryKeyColumnName"]
     compared = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID, key)]
     # Cached: the profile reads it, then the MinHash band keys are built on it; uncached, every
@@ -198,9 +208,11 @@ def block_and_score(
         if labels is None:
             return unsupervised, {"chosen": UNSUPERVISED, **described}, model
         choice = choose_scoring(labels, records, profiles, unsupervised, threshold)
-        if choice.chosen == UNSUPERVISED:
+        if choice.chosen == UNSUPERVISED and not rival_opinions:
             return unsupervised, {**choice.describe(), **described}, model
         supervised, classifier = score_supervised(unsupervised, records, profiles, labels, choice.classifier_regions)
+        if choice.chosen == UNSUPERVISED:
+            return supervised, {**choice.describe(), **described}, model
         return supervised, {**choice.describe(), **classifier.describe(compared)}, classifier
 
     def scored_pairs() -> tuple[DataFrame, dict[str, Any], PairClassifier | FellegiSunterModel]:
@@ -214,7 +226,8 @@ def block_and_score(
         # interpreted: 24-26 s against 4.3-5.0 s with this limit, which sends a method that
         # large to Spark's split, compiled projections instead (Spark's own advice on HotSpot).
         with sql_conf(loaded.sparkSession, "spark.sql.codegen.hugeMethodLimit", str(HOTSPOT_HUGE_METHOD_LIMIT)):
-            checkpointed = scored.select("id_l", "id_r", "rule", "match_score").localCheckpoint()
+            kept = ["id_l", "id_r", "rule", "match_score", *[c for c in scored.columns if c == RIVAL_SCORE]]
+            checkpointed = scored.select(*kept).localCheckpoint()
         return checkpointed, described, model
 
     scored, _description, model = report.stage(
@@ -251,7 +264,7 @@ def generate_labeling_set(
         records_read=lambda df: df.count(),
     )
     data_columns = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID)]
-    candidates = block_and_score(loaded, parameters, linkage, report, labels, max_block_size)
+    candidates = block_and_score(loaded, parameters, linkage, report, labels, max_block_size, rival_opinions=True)
     scored, threshold = candidates.pairs, candidates.threshold
     components, _rounds = report.stage(
         "cluster",

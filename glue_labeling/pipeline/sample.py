@@ -6,11 +6,21 @@ strongest candidate neighbours. One answer then labels every pair inside the gro
 
 Anchors are drawn by a configurable mix: mostly from pairs nearest the decision threshold
 (where a label teaches the most), some spread across score bands (so the model sees the whole
-range), a little at random (exploration). When a trained model is in use, a small share comes
-from the pairs it would call matches that blocking misses (learn_blocking.probe_pairs): only a
-label can show blocking a match it does not find, and the rules learned from labels are how
-blocking finds them next time. At most one anchor per component, no record twice in
-one run. Spark ranks and filters; only the bounded short list (a few hundred anchors and their
+range), a little at random (exploration). Once labels have trained a classifier, two more
+sources take a share each:
+  * disputed pairs: those the classifier and the unsupervised model decide differently
+    (`rival_score`, classify.with_classifier_in), at random among them. Only they separate the
+    two models, and "near the threshold" misses the ones where either is sure: on generated data
+    with households and moved people, the unsupervised model was sure that moved people's
+    duplicates (half their columns changed) were not matches and the classifier sure they were,
+    and no boundary anchor ever asked. Their answers are what choose_model needs to hand the
+    classifier a region, or to retrain it where it is wrong;
+  * when the classifier decides, the pairs it would call matches that blocking misses
+    (learn_blocking.probe_pairs): only a label can show blocking a match it does not find, and
+    the rules learned from labels are how blocking finds them next time.
+An anchor's neighbours are ranked by the likelier of the two models' scores, so a disputed
+pair's other record is in its group. At most one anchor per component, no record twice in one
+run. Spark ranks and filters; only the bounded short list (a few hundred anchors and their
 neighbours) reaches the driver, where groups are packed into sets deterministically.
 """
 
@@ -23,6 +33,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 from pyspark.sql.window import Window, WindowSpec
+
+from glue_labeling.pipeline.classify import RIVAL_SCORE
 
 MAX_ROWS_PER_SET = 50  # AWS: sets above 50 rows "may cause poor results or system failure"
 
@@ -46,20 +58,22 @@ class SamplingConfig:
     # Share of anchors from `missed` pairs (sample_labeling_sets), taken from the other sources
     # in proportion; only when such pairs are given.
     missed_share: float = 0.1
+    # Share of anchors from disputed pairs, likewise; only when the pairs carry RIVAL_SCORE.
+    disputed_share: float = 0.2
 
     def __post_init__(self) -> None:
         # min_rows < max_rows leaves room for a group of two in any set not yet full.
         if not 2 <= self.min_rows < self.max_rows <= MAX_ROWS_PER_SET:
             raise ValueError(f"need 2 <= min_rows < max_rows <= {MAX_ROWS_PER_SET}")
-        if not 0.0 <= self.missed_share < 1.0:
-            raise ValueError("need 0 <= missed_share < 1")
+        if min(self.missed_share, self.disputed_share) < 0 or self.missed_share + self.disputed_share >= 1:
+            raise ValueError("need missed_share >= 0, disputed_share >= 0 and missed_share + disputed_share < 1")
 
 
 def _ranked_anchors(
     scored: DataFrame, threshold: float, config: SamplingConfig, excluded: frozenset[int], missed: DataFrame | None
 ) -> list[int]:
-    """Anchor ids in the order the mix wants them: boundary, bands, exploration (and missed
-    pairs, if given) interleaved."""
+    """Anchor ids in the order the mix wants them: boundary, bands, exploration (and disputed
+    and missed pairs, if any) interleaved."""
     # More than needed: some are skipped as duplicates or used records, and groups of likely
     # matches are small (two or three rows), so a set takes several.
     wanted = config.sets * 12
@@ -86,10 +100,31 @@ def _ranked_anchors(
     per_record.unpersist()
     sources = [boundary, banded, explore]
     shares = [config.boundary_share, config.band_share, 1.0 - config.boundary_share - config.band_share]
+    extra: list[tuple[list[int], float]] = []
+    if RIVAL_SCORE in scored.columns and config.disputed_share > 0:
+        extra.append((_disputed_anchors(scored, threshold, config, excluded, wanted), config.disputed_share))
     if missed is not None:
-        sources.append(_missed_anchors(missed, config, excluded, wanted))
-        shares = [share * (1.0 - config.missed_share) for share in shares] + [config.missed_share]
+        extra.append((_missed_anchors(missed, config, excluded, wanted), config.missed_share))
+    taken = sum(share for _, share in extra)
+    sources += [anchors for anchors, _ in extra]
+    shares = [share * (1.0 - taken) for share in shares] + [share for _, share in extra]
     return interleave(sources, shares)
+
+
+def _disputed_anchors(
+    scored: DataFrame, threshold: float, config: SamplingConfig, excluded: frozenset[int], wanted: int
+) -> list[int]:
+    """One record of each pair the two models decide differently, in a seeded random order:
+    the answers estimate which model is right where they disagree, so no kind of disagreement
+    is preferred."""
+    disputed = (F.col("match_score") >= threshold) != (F.col(RIVAL_SCORE) >= threshold)
+    return [
+        r.id_l
+        for r in scored.where(disputed & ~F.col("id_l").isin(list(excluded)) & ~F.col("id_r").isin(list(excluded)))
+        .orderBy(F.xxhash64("id_l", "id_r", F.lit(config.seed)))
+        .limit(wanted)
+        .collect()
+    ]
 
 
 def _missed_anchors(missed: DataFrame, config: SamplingConfig, excluded: frozenset[int], wanted: int) -> list[int]:
@@ -173,12 +208,17 @@ def sample_labeling_sets(
     missed: DataFrame | None = None,
 ) -> DataFrame:
     """(labeling_set_id, _gl_id) for the chosen records; `excluded` records (shown in an earlier
-    round) are neither anchors nor neighbours. `missed`: pairs (id_l, id_r, match_score) that
+    round) are neither anchors nor neighbours. `scored`: (id_l, id_r, match_score[,
+    RIVAL_SCORE]); with RIVAL_SCORE a share of the anchors (config.disputed_share) comes from
+    the pairs it disputes. `missed`: pairs (id_l, id_r, match_score) that
     are not in `scored`, scored by the same model at or above the threshold; a share of the
     anchors (config.missed_share) comes from them, and they count as the anchors' neighbours."""
     anchors = list(dict.fromkeys(_ranked_anchors(scored, threshold, config, excluded, missed)))  # first place of each
     anchor_frame = spark.createDataFrame([(a,) for a in anchors], "anchor long")
-    pairs = scored.select("id_l", "id_r", "match_score")
+    # The likelier of the two models' scores, where there are two: a pair either would call a
+    # match is worth showing, and a disputed anchor's group must hold the pair it was drawn for.
+    likeliest = F.greatest("match_score", RIVAL_SCORE) if RIVAL_SCORE in scored.columns else F.col("match_score")
+    pairs = scored.select("id_l", "id_r", likeliest.alias("match_score"))
     if missed is not None:
         pairs = pairs.unionByName(missed.select("id_l", "id_r", "match_score"))
     edges = pairs.select(F.col("id_l").alias("anchor"), F.col("id_r").alias("other"), "match_score").unionByName(
