@@ -453,7 +453,7 @@ def _base_frame(spark: SparkSession, plan: DuplicatePlan, seed: int, shuffled: b
 def _with_attribute_keys(
     df: DataFrame, plan: DuplicatePlan, seed: int, household_rate: float, moved_rate: float
 ) -> DataFrame:
-    """``family`` and ``home``: what the surname's and the address's draws are keyed by.
+    """``_family`` and ``_home``: what the surname's and the address's draws are keyed by.
 
     The last ``household_rate`` share of the entities are household members: their family and
     home are those of a head drawn from the other entities (a head has no head of its own, so a
@@ -467,19 +467,19 @@ def _with_attribute_keys(
     family = F.when(eid >= F.lit(heads), head).otherwise(eid) if heads < plan.entities else eid
     moved = F.col("is_dup") & (_uniform(seed, "moved", "id") < F.lit(moved_rate))
     home = F.when(moved, -(F.col("id") + F.lit(1))).otherwise(family) if moved_rate > 0 else family
-    return df.withColumns({"family": family, "home": home})
+    return df.withColumns({"_family": family, "_home": home})
 
 
 def _with_clean_attributes(df: DataFrame, seed: int) -> DataFrame:
     """The entity's true attributes, a pure function of the entity index ``eid`` and of its
-    ``family`` and ``home`` keys (_with_attribute_keys).
+    ``_family`` and ``_home`` keys (_with_attribute_keys).
 
     Why keyed by entity: originals and their duplicates compute identical clean values without a
     join, so the duplicates can then be corrupted row-locally.
     """
     df = _with_uniforms(df, seed, "eid", PERSON_SALTS)
-    df = _with_uniforms(df, seed, "family", FAMILY_SALTS)
-    df = _with_uniforms(df, seed, "home", HOME_SALTS)
+    df = _with_uniforms(df, seed, "_family", FAMILY_SALTS)
+    df = _with_uniforms(df, seed, "_home", HOME_SALTS)
     df = df.withColumns(
         {
             "_gi": _skewed_index(_u("given"), len(GIVEN_NAMES), 2.0),
@@ -731,12 +731,12 @@ def generate(
     re-generates them (cheaply) from ``spark.range``; cache them if you run several actions on a
     large size.
     """
-    plan = plan_duplicates(n_records, duplicate_rate)
-    truth = _base_frame(spark, plan, seed, shuffled=False).select(*TRUTH_COLUMNS)
     if not (0.0 <= household_rate < 1.0 and 0.0 <= moved_rate <= 1.0):
         raise ValueError(
             f"household_rate must be in [0, 1) and moved_rate in [0, 1], got {household_rate} and {moved_rate}"
         )
+    plan = plan_duplicates(n_records, duplicate_rate)
+    truth = _base_frame(spark, plan, seed, shuffled=False).select(*TRUTH_COLUMNS)
     base = _with_attribute_keys(_base_frame(spark, plan, seed), plan, seed, household_rate, moved_rate)
     records = _with_corruptions(_with_clean_attributes(base, seed), seed)
     records = records.select(*RECORD_COLUMNS)
