@@ -107,11 +107,11 @@ def block_pairs(
         members,
         "io.gluelabeling.BlockComparison",
         "compare",
+        output,
         rule_count,
         column_count,
         len(carried),
         linkage,
         CLOSE,
         SIMILAR,
-        output,
     )

@@ -1,6 +1,6 @@
 """glue-labeling's JVM functions (scripts/jvm/src, built by scripts/setup.sh into
 glue-labeling-similarity.jar, shipped with a deploy): the UDFs and their registration in a
-SparkSession, and the Dataset functions called on a DataFrame (jvm_frame).
+SparkSession, and the functions of a DataFrame's rows (jvm_frame).
 
 The stages that call the UDFs (normalize.py, minhash.py, score.py) register them first, so a
 session needs nothing but the jar on its classpath.
@@ -39,16 +39,17 @@ def register_jvm_functions(spark: SparkSession) -> None:
             ) from error
 
 
-def jvm_frame(frame: DataFrame, class_name: str, method: str, *arguments: Any) -> DataFrame:
-    """The DataFrame a static JVM method of glue-labeling-similarity.jar makes of `frame`'s
-    Dataset and `arguments` (a StructType argument goes as Spark's JVM schema). Classic Spark
-    only, as on EMR and Glue: a Spark Connect session has no JVM to call."""
+def jvm_frame(frame: DataFrame, class_name: str, method: str, output: StructType, *arguments: Any) -> DataFrame:
+    """The DataFrame of schema `output` a static JVM method of glue-labeling-similarity.jar makes
+    of `frame`'s rows and `arguments`. The method takes and returns Spark's internal rows
+    (RDD[InternalRow]), which spares the boxing of every field the Row API pays for. Both ends
+    are Spark's own internal calls (queryExecution.toRdd, internalCreateDataFrame), reached by
+    name through py4j, so the one jar runs on Spark 3.5's SparkSession and Spark 4's classic
+    one. Classic Spark only, as on EMR and Glue: a Spark Connect session has no JVM to call."""
     spark = frame.sparkSession
-    jvm_arguments = [
-        spark._jsparkSession.parseDataType(argument.json()) if isinstance(argument, StructType) else argument
-        for argument in arguments
-    ]
     owner = spark._jvm
     for part in class_name.split("."):
         owner = getattr(owner, part)
-    return DataFrame(getattr(owner, method)(frame._jdf, *jvm_arguments), spark)
+    rows = getattr(owner, method)(frame._jdf.queryExecution().toRdd(), *arguments)
+    schema = spark._jsparkSession.parseDataType(output.json())
+    return DataFrame(spark._jsparkSession.internalCreateDataFrame(rows, schema, False), spark)

@@ -16,6 +16,11 @@ abstract class StringSimilarity implements UDF2<String, String, Double> {
     if (left == null || right == null) {
       return null;
     }
+    return similarityOf(left, right);
+  }
+
+  /** The similarity of two non-null strings, unboxed for callers in this package. */
+  final double similarityOf(String left, String right) {
     return left.equals(right) ? 1.0 : similarity(left, right, positions);
   }
 
