@@ -74,8 +74,7 @@ STRATEGIES = ("active", "random", "dedupe")
 
 def sampling(strategy: str, seed: int, sets: int) -> SamplingConfig:
     """Sets of 10 to 14 rows; `random` takes every anchor by the exploration share (none from
-    the pairs blocking misses, the two models dispute or whose evidence conflicts: those are the
-    models' choice, not chance)."""
+    the pairs blocking misses or the two models dispute: those are the models' choice, not chance)."""
     if strategy == "random":
         return SamplingConfig(
             sets=sets,
@@ -86,7 +85,6 @@ def sampling(strategy: str, seed: int, sets: int) -> SamplingConfig:
             band_share=0.0,
             missed_share=0.0,
             disputed_share=0.0,
-            conflict_share=0.0,
         )
     return SamplingConfig(sets=sets, min_rows=10, max_rows=14, seed=seed)
 

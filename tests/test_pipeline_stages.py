@@ -45,7 +45,6 @@ from glue_labeling.pipeline.block import (
 from glue_labeling.pipeline.cluster import LOCAL_EDGES_MAX, connected_components, linked_components
 from glue_labeling.pipeline.compare import compared_candidates
 from glue_labeling.pipeline.fellegi_sunter import (
-    EVIDENCE_CONFLICT,
     ComparisonVectors,
     FellegiSunterModel,
     comparison_vectors,
@@ -884,25 +883,6 @@ def test_match_score_adds_weights_and_discounts_common_values(spark: SparkSessio
     assert got[4] == pytest.approx(probability(math.log2(0.6 / 0.1)))  # the null column says nothing
 
 
-def test_match_score_tells_how_far_the_evidence_conflicts(spark: SparkSession) -> None:
-    m = np.array([[0.05, 0.05, 0.1, 0.8], [0.1, 0.1, 0.2, 0.6]])
-    u = np.array([[0.9, 0.05, 0.04, 0.01], [0.7, 0.1, 0.1, 0.1]])
-    model = FellegiSunterModel(m, u, prior=0.2, iterations=5)
-    pairs = spark.createDataFrame(
-        [(1, 3, 0), (2, 0, 3), (3, 0, 0), (4, -1, 3), (5, 3, 3)], "pair int, _gl_lvl0 int, _gl_lvl1 int"
-    )
-    got = {r.pair: r for r in model.with_match_score(pairs, 2, conflict=True).collect()}
-    # The weaker side, in bits: column 0 exact adds log2(0.8 / 0.01), column 1 different takes
-    # log2(0.7 / 0.1) away, and the reverse.
-    assert got[1][EVIDENCE_CONFLICT] == pytest.approx(math.log2(0.7 / 0.1))
-    assert got[2][EVIDENCE_CONFLICT] == pytest.approx(math.log2(0.6 / 0.1))
-    # Evidence all one way, or one column silent: no conflict.
-    assert got[3][EVIDENCE_CONFLICT] == got[4][EVIDENCE_CONFLICT] == got[5][EVIDENCE_CONFLICT] == 0.0
-    plain = {r.pair: r for r in model.with_match_score(pairs, 2).collect()}
-    assert EVIDENCE_CONFLICT not in plain[1].asDict()
-    assert {pair: r.match_score for pair, r in plain.items()} == {pair: r.match_score for pair, r in got.items()}
-
-
 def test_match_score_reads_a_pair_with_the_model_of_the_rule_that_found_it(spark: SparkSession) -> None:
     m = np.array([[0.05, 0.05, 0.1, 0.8], [0.1, 0.1, 0.2, 0.6]])
     u = np.array([[0.9, 0.05, 0.04, 0.01], [0.7, 0.1, 0.1, 0.1]])
@@ -1331,34 +1311,6 @@ def test_sample_labeling_sets_asks_about_pairs_the_two_models_dispute(spark: Spa
     }
     with pytest.raises(ValueError):
         SamplingConfig(missed_share=0.5, disputed_share=0.5)
-
-
-def test_sample_labeling_sets_asks_about_pairs_whose_evidence_conflicts(spark: SparkSession) -> None:
-    threshold = 0.85
-    pairs, _, components = _random_scored_pairs(spark, seed=5, records=30, draws=60, threshold=threshold)
-    # Two pairs of records outside every other pair whose columns disagree among themselves: one
-    # the score is sure is no match (1e-9), one it is sure is (0.99). Every other pair: no conflict.
-    conflicted = [(100, 101, 0, 1e-9, 30.0), (102, 103, 0, 0.99, 25.0)]
-    scored = spark.createDataFrame(
-        [(*pair, 0.0) for pair in pairs] + conflicted,
-        f"id_l long, id_r long, rule int, match_score double, {EVIDENCE_CONFLICT} double",
-    )
-    # Anchors near the threshold, and conflicted ones: none drawn at random, which could draw 100.
-    config = SamplingConfig(sets=3, min_rows=4, max_rows=6, seed=3, boundary_share=1.0, band_share=0.0)
-
-    rows = sample_labeling_sets(spark, scored, components, threshold, config).collect()
-    set_of = {r[RECORD_ID]: r.labeling_set_id for r in rows}
-    # Each is asked about as one group, though (100, 101) scores 1e-9, below every neighbour floor.
-    assert set_of[100] == set_of[101] and set_of[102] == set_of[103]
-    assert len(set_of) == len(rows)
-    without = sample_labeling_sets(spark, scored.drop(EVIDENCE_CONFLICT), components, threshold, config).collect()
-    assert 100 not in {r[RECORD_ID] for r in without}
-    not_asked = dataclasses.replace(config, conflict_share=0.0)
-    assert 100 not in {
-        r[RECORD_ID] for r in sample_labeling_sets(spark, scored, components, threshold, not_asked).collect()
-    }
-    with pytest.raises(ValueError):
-        SamplingConfig(missed_share=0.3, disputed_share=0.4, conflict_share=0.3)
 
 
 def test_sample_labeling_sets_asks_about_missed_pairs_as_groups(spark: SparkSession) -> None:

@@ -38,7 +38,7 @@ from glue_labeling.labels.metrics import (
 )
 from glue_labeling.pipeline import RECORD_ID
 from glue_labeling.pipeline.block import ColumnProfile
-from glue_labeling.pipeline.fellegi_sunter import EVIDENCE_CONFLICT, LEVELS, level_column, with_levels
+from glue_labeling.pipeline.fellegi_sunter import LEVELS, level_column, with_levels
 from glue_labeling.pipeline.score import PairFeatures, distance_column, with_features
 
 FEATURES = "_gl_features"
@@ -212,14 +212,13 @@ def score_supervised(
     regions: tuple[str, ...],
 ) -> tuple[DataFrame, PairClassifier]:
     """The candidate pairs `unsupervised` (id_l, id_r, rule, match_score: the unsupervised
-    model's[, EVIDENCE_CONFLICT, kept]), featurized (featured_pairs), with `match_score` the classifier's where the
+    model's), featurized (featured_pairs), with `match_score` the classifier's where the
     unsupervised score lies in `regions` and RIVAL_SCORE the other model's (with_classifier_in;
     `regions` may be empty: the classifier then only gives its rival opinion), and the
     classifier trained on `labels` (the stored labeled pairs)."""
     features = PairFeatures.of(profiles)
     classifier = train(labeled_features(labels, records, features), features)
-    carried = [c for c in unsupervised.columns if c == EVIDENCE_CONFLICT]
-    pairs = unsupervised.select("id_l", "id_r", "rule", F.col("match_score").alias(UNSUPERVISED_SCORE), *carried)
+    pairs = unsupervised.select("id_l", "id_r", "rule", F.col("match_score").alias(UNSUPERVISED_SCORE))
     # Checkpointed before scoring: the optimizer's constraint propagation through the feature and
     # level projections, then the classifier's, took minutes of planning on FEBRL3 uncut.
     featured = featured_pairs(pairs, records, features).localCheckpoint()

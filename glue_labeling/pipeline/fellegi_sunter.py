@@ -64,13 +64,6 @@ SKEW_FOR_TERM_FREQUENCY = 10.0
 RANDOM_SAMPLE_RECORDS = 600
 RANDOM_SAMPLE_SEED = 7
 _PROBABILITY_FLOOR = 1e-6
-# The weaker side of a pair's evidence, in bits: the smaller of the weight its columns add for a
-# match and the weight they take away. The model adds the columns' weights as if the columns
-# were independent; where columns that change together (an address, its suburb and phone) say
-# one thing and others (names, date of birth) the opposite, the sum is sure of a verdict it
-# cannot justify. Households (other people at the same address) and moved people (the same
-# person at a new one) both look so, and a first round asks about them (sample.py).
-EVIDENCE_CONFLICT = "evidence_conflict"
 
 
 def level_column(index: int) -> str:
@@ -195,19 +188,17 @@ class FellegiSunterModel:
         total = sum(spans) or 1.0
         return {name: span / total for name, span in zip(names, spans, strict=True)}
 
-    def with_match_score(self, pairs: DataFrame, column_count: int, conflict: bool = False) -> DataFrame:
+    def with_match_score(self, pairs: DataFrame, column_count: int) -> DataFrame:
         """`pairs` with `match_score`, the match probability 1 / (1 + 2**-weight) of each pair's
         match weight under the model of the rule that found it (`rule`): that rule's prior and
         u, over the levels EM saw (observed_levels), from the pair's `_gl_lvl<i>` and, for
         term-frequency columns, the left record's `_gl_tf<i>_l`. A pair of a rule the model has
-        not seen gets the population's: the overall prior and u. With `conflict`, also
-        EVIDENCE_CONFLICT.
+        not seen gets the population's: the overall prior and u.
 
-        Three projections: the first works out once per pair which parameters apply and the
-        levels EM saw, the second each column's weight, the third adds them up. Written as one
-        expression, each column's weight repeated both, and on 1M generated records (5.8M pairs,
-        six term-frequency columns) scoring took 24 s against 1-2 s: generated code that size is
-        not JIT-compiled."""
+        Two projections: the first works out once per pair which parameters apply and the levels
+        EM saw, the second adds up the weights. Written as one expression, each column's weight
+        repeated both, and on 1M generated records (5.8M pairs, six term-frequency columns)
+        scoring took 24 s against 1-2 s: generated code that size is not JIT-compiled."""
         rules = sorted(self.rule_priors)
         priors = [self.prior, *[self.rule_priors[rule] for rule in rules]]
         u_tables = [self.u, *[self.rule_u[rule] for rule in rules]]
@@ -220,8 +211,7 @@ class FellegiSunterModel:
             "*", row.alias(_ROW), *[level.alias(_observed_column(i)) for i, level in enumerate(observed)]
         )
         table_row = F.col(_ROW)
-        prior_weight = F.element_at(_constants([math.log2(p / (1.0 - p)) for p in priors]), table_row + 1)
-        weights_of_columns = []
+        total = F.element_at(_constants([math.log2(p / (1.0 - p)) for p in priors]), table_row + 1)
         for i in range(column_count):
             level = F.col(_observed_column(i))
             # Per row, -1 (unobserved) weighs 0, then levels 0..3: log2(m / u).
@@ -238,26 +228,12 @@ class FellegiSunterModel:
                 frequency = F.greatest(F.col(f"{term_frequency_column(i)}_l") * scale, F.lit(_PROBABILITY_FLOOR))
                 exact_weight = F.log2(F.lit(float(self.m[i, EXACT])) / frequency)
                 contribution = F.when(level == EXACT, exact_weight).otherwise(contribution)
-            weights_of_columns.append(contribution.alias(_weight_column(i)))
-        weighed = staged.select("*", prior_weight.alias(_PRIOR_WEIGHT), *weights_of_columns)
-        weights = [F.col(_weight_column(i)) for i in range(column_count)]
-        total = reduce(Column.__add__, weights, F.col(_PRIOR_WEIGHT))
-        scored = weighed.withColumn("match_score", 1.0 / (1.0 + F.pow(F.lit(2.0), -total)))
-        if conflict:
-            for_match = reduce(Column.__add__, [F.greatest(w, F.lit(0.0)) for w in weights])
-            against = reduce(Column.__add__, [F.greatest(-w, F.lit(0.0)) for w in weights])
-            scored = scored.withColumn(EVIDENCE_CONFLICT, F.least(for_match, against))
-        return scored.drop(
-            _ROW, _PRIOR_WEIGHT, *map(_observed_column, range(column_count)), *map(_weight_column, range(column_count))
-        )
+            total = total + contribution
+        probability = 1.0 / (1.0 + F.pow(F.lit(2.0), -total))
+        return staged.withColumn("match_score", probability).drop(_ROW, *map(_observed_column, range(column_count)))
 
 
 _ROW = "_gl_model_row"
-_PRIOR_WEIGHT = "_gl_prior_weight"
-
-
-def _weight_column(index: int) -> str:
-    return f"_gl_weight{index}"
 
 
 def _observed_column(index: int) -> str:
@@ -484,15 +460,13 @@ def score_unsupervised(
     single_column_costs: dict[int, RuleCost],
     columns_fixed_by_rule: dict[int, tuple[int, ...]],
     linkage: bool,
-    conflict: bool = False,
 ) -> tuple[DataFrame, FellegiSunterModel]:
     """The candidate pairs' `levels` (compare.compared_candidates, with the left record's term
-    frequencies of records_with_term_frequencies) with `match_score` (and with `conflict`,
-    EVIDENCE_CONFLICT), and the model fitted on them. `columns_fixed_by_rule`: rule -> the
-    columns its exact key makes agree."""
+    frequencies of records_with_term_frequencies) with `match_score`, and the model fitted on
+    them. `columns_fixed_by_rule`: rule -> the columns its exact key makes agree."""
     column_count = len(profiles)
     frequent = term_frequency_columns(single_column_costs, profiles)
     sampled = pair_levels(random_pairs(records, column_count, linkage), column_count)
     exact_shares = {index: cost.agreement_share(linkage) for index, cost in single_column_costs.items()}
     model = fit(levels, sampled, column_count, columns_fixed_by_rule, exact_shares, frequent)
-    return model.with_match_score(levels, column_count, conflict), model
+    return model.with_match_score(levels, column_count), model

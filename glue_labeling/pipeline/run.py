@@ -41,7 +41,6 @@ from glue_labeling.pipeline.classify import (
 from glue_labeling.pipeline.cluster import connected_components
 from glue_labeling.pipeline.compare import compared_candidates
 from glue_labeling.pipeline.fellegi_sunter import (
-    EVIDENCE_CONFLICT,
     FellegiSunterModel,
     records_with_term_frequencies,
     score_unsupervised,
@@ -121,14 +120,12 @@ class RunReport:
 class ScoredCandidates:
     records: DataFrame  # normalized, with `_gl_id`, `_gl_source` and the MinHash band keys
     plan: BlockingPlan
-    pairs: DataFrame  # (id_l, id_r, rule, match_score[, SAMPLING_SIGNALS]), checkpointed
+    pairs: DataFrame  # (id_l, id_r, rule, match_score[, RIVAL_SCORE with labels]), checkpointed
     threshold: float
     compared: list[str]  # the compared columns, in `_gl_n<i>` order
     model: PairClassifier | FellegiSunterModel  # the model that scored `pairs`
 
 
-# What the scored pairs of a labeling run carry for sample.py besides the score (block_and_score).
-SAMPLING_SIGNALS = (RIVAL_SCORE, EVIDENCE_CONFLICT)
 # HotSpot compiles no method of more bytecode than this (its HugeMethodLimit).
 HOTSPOT_HUGE_METHOD_LIMIT = 8000
 
@@ -140,7 +137,7 @@ def block_and_score(
     report: RunReport,
     labels: DataFrame | None = None,
     max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
-    for_sampling: bool = False,
+    rival_opinions: bool = False,
 ) -> ScoredCandidates:
     """profile -> plan blocking -> block -> score, on records with `_gl_id` and `_gl_source`
     (`report` has `records_read`). The score is the unsupervised model's, unless `labels`
@@ -148,12 +145,10 @@ def block_and_score(
     labels in some regions of its score, which the classifier then decides (choose_scoring);
     the report's `model` says which was chosen, where, and the held-out figures. With
     `labels`, blocking also learns from them (learn_blocking.learn_rules; the report's
-    `blocking_rules_learned` says which rules and why). `for_sampling`: the pairs carry what a
-    labeling set is drawn from (sample.py) besides the score: the unsupervised model's
-    EVIDENCE_CONFLICT, and with `labels` RIVAL_SCORE, the other model's score (the classifier then
-    scores every pair, also where it does not decide). Where the columns' evidence conflicts or
-    the two models disagree, the next labeling set asks, and the answers are what can hand the
-    classifier a region the labels so far do not cover."""
+    `blocking_rules_learned` says which rules and why). `rival_opinions`, with `labels`: the
+    classifier scores every pair, also where it does not decide, and the pairs carry RIVAL_SCORE,
+    the other model's score: where the two disagree, the next labeling set asks (sample.py), and
+    the answers are what can hand the classifier a region the labels so far do not cover."""
     key = parameters["PrimaryKeyColumnName"]
     compared = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID, key)]
     # Cached: the profile reads it, then the MinHash band keys are built on it; uncached, every
@@ -207,19 +202,13 @@ def block_and_score(
 
     def score() -> tuple[DataFrame, dict[str, Any], PairClassifier | FellegiSunterModel]:
         unsupervised, model = score_unsupervised(
-            levels,
-            records,
-            profiles,
-            plan.single_column_costs(),
-            plan.columns_fixed_by_rule(),
-            linkage,
-            conflict=for_sampling,
+            levels, records, profiles, plan.single_column_costs(), plan.columns_fixed_by_rule(), linkage
         )
         described = model.describe(compared, [rule.name for rule in plan.rules])
         if labels is None:
             return unsupervised, {"chosen": UNSUPERVISED, **described}, model
         choice = choose_scoring(labels, records, profiles, unsupervised, threshold)
-        if choice.chosen == UNSUPERVISED and not for_sampling:
+        if choice.chosen == UNSUPERVISED and not rival_opinions:
             return unsupervised, {**choice.describe(), **described}, model
         supervised, classifier = score_supervised(unsupervised, records, profiles, labels, choice.classifier_regions)
         if choice.chosen == UNSUPERVISED:
@@ -237,7 +226,7 @@ def block_and_score(
         # interpreted: 24-26 s against 4.3-5.0 s with this limit, which sends a method that
         # large to Spark's split, compiled projections instead (Spark's own advice on HotSpot).
         with sql_conf(loaded.sparkSession, "spark.sql.codegen.hugeMethodLimit", str(HOTSPOT_HUGE_METHOD_LIMIT)):
-            kept = ["id_l", "id_r", "rule", "match_score", *[c for c in scored.columns if c in SAMPLING_SIGNALS]]
+            kept = ["id_l", "id_r", "rule", "match_score", *[c for c in scored.columns if c == RIVAL_SCORE]]
             checkpointed = scored.select(*kept).localCheckpoint()
         return checkpointed, described, model
 
@@ -275,7 +264,7 @@ def generate_labeling_set(
         records_read=lambda df: df.count(),
     )
     data_columns = [c for c in loaded.columns if c not in (SOURCE, RECORD_ID)]
-    candidates = block_and_score(loaded, parameters, linkage, report, labels, max_block_size, for_sampling=True)
+    candidates = block_and_score(loaded, parameters, linkage, report, labels, max_block_size, rival_opinions=True)
     scored, threshold = candidates.pairs, candidates.threshold
     components, _rounds = report.stage(
         "cluster",

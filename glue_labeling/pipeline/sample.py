@@ -6,10 +6,8 @@ strongest candidate neighbours. One answer then labels every pair inside the gro
 
 Anchors are drawn by a configurable mix: mostly from pairs nearest the decision threshold
 (where a label teaches the most), some spread across score bands (so the model sees the whole
-range), a little at random (exploration). From the first round, a share comes from the pairs
-whose evidence conflicts most (fellegi_sunter.EVIDENCE_CONFLICT): the unsupervised model can be
-sure and wrong there, as about households and moved people, and a round near its threshold never
-asks. Once labels have trained a classifier, two more sources take a share each:
+range), a little at random (exploration). Once labels have trained a classifier, two more
+sources take a share each:
   * disputed pairs: those the classifier and the unsupervised model decide differently
     (`rival_score`, classify.with_classifier_in), each kind of disagreement in turn. Only they
     separate the two models, and "near the threshold" misses the ones where either is sure: on
@@ -20,18 +18,16 @@ asks. Once labels have trained a classifier, two more sources take a share each:
   * when the classifier decides, the pairs it would call matches that blocking misses
     (learn_blocking.probe_pairs): only a label can show blocking a match it does not find, and
     the rules learned from labels are how blocking finds them next time.
-An anchor drawn for a pair (conflicted, disputed, missed) has that pair's other record first in
-its group; its other neighbours are ranked by the likelier of the two models' scores. At most
-one anchor per component, no record twice in one run. Spark ranks and filters; only the bounded
-short list (a few hundred anchors and their neighbours) reaches the driver, where groups are
-packed into sets deterministically.
+An anchor's neighbours are ranked by the likelier of the two models' scores, so a disputed
+pair's other record is in its group. At most one anchor per component, no record twice in one
+run. Spark ranks and filters; only the bounded short list (a few hundred anchors and their
+neighbours) reaches the driver, where groups are packed into sets deterministically.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from typing import TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -39,11 +35,6 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 from pyspark.sql.window import Window, WindowSpec
 
 from glue_labeling.pipeline.classify import RIVAL_SCORE, score_region
-from glue_labeling.pipeline.fellegi_sunter import EVIDENCE_CONFLICT
-
-# An anchor and, when it was drawn for a pair, that pair's other record (its partner).
-Anchor = tuple[int, int | None]
-T = TypeVar("T")
 
 MAX_ROWS_PER_SET = 50  # AWS: sets above 50 rows "may cause poor results or system failure"
 
@@ -72,27 +63,20 @@ class SamplingConfig:
     # handed the classifier the region of moved people in three rounds (F1 0.82-0.94), 0.4 did
     # in the third (0.9866); FEBRL, with few disputes, stayed at 0.9999-1.0 either way.
     disputed_share: float = 0.4
-    # Share of anchors from the pairs whose evidence conflicts most, likewise; only when the
-    # pairs carry EVIDENCE_CONFLICT. On the generated data above, 0.2 in every round lifted F1
-    # in all six rounds of two seeds (round 1: 0.8152 / 0.8156 to 0.8421 / 0.8414); 0.4 in the
-    # first round only lowered round 1 to 0.7985 (recall 0.67: most answers were household
-    # members, and the classifier learned to distrust the unsure region's matches).
-    conflict_share: float = 0.2
 
     def __post_init__(self) -> None:
         # min_rows < max_rows leaves room for a group of two in any set not yet full.
         if not 2 <= self.min_rows < self.max_rows <= MAX_ROWS_PER_SET:
             raise ValueError(f"need 2 <= min_rows < max_rows <= {MAX_ROWS_PER_SET}")
-        extra = (self.missed_share, self.disputed_share, self.conflict_share)
-        if min(extra) < 0 or sum(extra) >= 1:
-            raise ValueError("need missed_share, disputed_share and conflict_share >= 0, their sum < 1")
+        if min(self.missed_share, self.disputed_share) < 0 or self.missed_share + self.disputed_share >= 1:
+            raise ValueError("need missed_share >= 0, disputed_share >= 0 and missed_share + disputed_share < 1")
 
 
 def _ranked_anchors(
     scored: DataFrame, threshold: float, config: SamplingConfig, excluded: frozenset[int], missed: DataFrame | None
-) -> list[Anchor]:
-    """Anchors in the order the mix wants them: boundary, bands, exploration (and conflicted,
-    disputed and missed pairs, if any) interleaved."""
+) -> list[int]:
+    """Anchor ids in the order the mix wants them: boundary, bands, exploration (and disputed
+    and missed pairs, if any) interleaved."""
     # More than needed: some are skipped as duplicates or used records, and groups of likely
     # matches are small (two or three rows), so a set takes several.
     wanted = config.sets * 12
@@ -105,23 +89,21 @@ def _ranked_anchors(
         .withColumn("tiebreak", F.xxhash64("id", F.lit(config.seed)))
         .cache()  # three rankings read it; without this the shuffle-heavy aggregation runs three times
     )
-    boundary: list[Anchor] = [(r.id, None) for r in per_record.orderBy("distance", "tiebreak").limit(wanted).collect()]
+    boundary = [r.id for r in per_record.orderBy("distance", "tiebreak").limit(wanted).collect()]
     band = F.least(F.floor(F.col("best") * config.bands), F.lit(config.bands - 1))
-    banded: list[Anchor] = [
-        (r.id, None)
+    banded = [
+        r.id
         for r in per_record.withColumn("band", band)
         .withColumn("rank", F.row_number().over(_band_window()))
         .where(F.col("rank") <= wanted // config.bands + 1)
         .orderBy("rank", "band")
         .collect()
     ]
-    explore: list[Anchor] = [(r.id, None) for r in per_record.orderBy("tiebreak").limit(wanted).collect()]
+    explore = [r.id for r in per_record.orderBy("tiebreak").limit(wanted).collect()]
     per_record.unpersist()
     sources = [boundary, banded, explore]
     shares = [config.boundary_share, config.band_share, 1.0 - config.boundary_share - config.band_share]
-    extra: list[tuple[list[Anchor], float]] = []
-    if EVIDENCE_CONFLICT in scored.columns and config.conflict_share > 0:
-        extra.append((_conflicted_anchors(scored, threshold, config, excluded, wanted), config.conflict_share))
+    extra: list[tuple[list[int], float]] = []
     if RIVAL_SCORE in scored.columns and config.disputed_share > 0:
         extra.append((_disputed_anchors(scored, threshold, config, excluded, wanted), config.disputed_share))
     if missed is not None:
@@ -134,8 +116,8 @@ def _ranked_anchors(
 
 def _disputed_anchors(
     scored: DataFrame, threshold: float, config: SamplingConfig, excluded: frozenset[int], wanted: int
-) -> list[Anchor]:
-    """The pairs the two models decide differently, taken in turn from each kind
+) -> list[int]:
+    """One record of each pair the two models decide differently, taken in turn from each kind
     of disagreement (the region of the deciding score, and which model calls it a match), in a
     seeded random order within a kind. The answers judge each kind apart, as choose_model judges
     each region: at random over all disputes, the kind with the most pairs would take every
@@ -145,60 +127,31 @@ def _disputed_anchors(
     kind = F.concat_ws(":", score_region(F.col("match_score")), (F.col("match_score") >= threshold).cast("string"))
     order = F.xxhash64("id_l", "id_r", F.lit(config.seed))
     rows = (
-        _without(scored.where(disputed), excluded)
+        scored.where(disputed & ~F.col("id_l").isin(list(excluded)) & ~F.col("id_r").isin(list(excluded)))
         .withColumn("turn", F.row_number().over(Window.partitionBy(kind).orderBy(order)))
         .where(F.col("turn") <= wanted)
         .orderBy("turn", kind)
         .limit(wanted)
         .collect()
     )
-    return [(r.id_l, r.id_r) for r in rows]
+    return [r.id_l for r in rows]
 
 
-def _conflicted_anchors(
-    scored: DataFrame, threshold: float, config: SamplingConfig, excluded: frozenset[int], wanted: int
-) -> list[Anchor]:
-    """The pairs whose evidence conflicts most (EVIDENCE_CONFLICT), those the score calls
-    matches and those it does not in turn: from the first round, before any classifier can
-    dispute the score, they ask where the unsupervised model's sureness rests on columns that
-    change together (households it matches, moved people it does not). Each side is a top-k of
-    its own: a window over both sorts every candidate pair, and at 1M records the sample stage
-    took 1.1-1.5 s more than without these anchors, against 0.5-1.2 s as top-k queries."""
-    conflicted = _without(scored.where(F.col(EVIDENCE_CONFLICT) > 0), excluded)
-    order = (F.desc(EVIDENCE_CONFLICT), F.xxhash64("id_l", "id_r", F.lit(config.seed)))
-    sides = [
-        [
-            (r.id_l, r.id_r)
-            for r in conflicted.where((F.col("match_score") >= threshold) == matched)
-            .orderBy(*order)
-            .limit(wanted)
-            .collect()
-        ]
-        for matched in (False, True)
-    ]
-    return interleave(sides, [0.5, 0.5])[:wanted]
-
-
-def _without(pairs: DataFrame, excluded: frozenset[int]) -> DataFrame:
-    """`pairs` less those with an excluded record."""
-    return pairs.where(~F.col("id_l").isin(list(excluded)) & ~F.col("id_r").isin(list(excluded)))
-
-
-def _missed_anchors(missed: DataFrame, config: SamplingConfig, excluded: frozenset[int], wanted: int) -> list[Anchor]:
-    """Each missed pair, likeliest matches first."""
+def _missed_anchors(missed: DataFrame, config: SamplingConfig, excluded: frozenset[int], wanted: int) -> list[int]:
+    """One record of each missed pair, likeliest matches first: the pair is then its group."""
     return [
-        (r.id_l, r.id_r)
-        for r in _without(missed, excluded)
+        r.id_l
+        for r in missed.where(~F.col("id_l").isin(list(excluded)) & ~F.col("id_r").isin(list(excluded)))
         .orderBy(F.desc("match_score"), F.xxhash64("id_l", "id_r", F.lit(config.seed)))
         .limit(wanted)
         .collect()
     ]
 
 
-def interleave(sources: list[list[T]], shares: list[float]) -> list[T]:
+def interleave(sources: list[list[int]], shares: list[float]) -> list[int]:
     """Merge ranked lists so that every prefix holds each source in about its share: at each
     step take from the source furthest behind its share (ties to the earlier source)."""
-    ordered: list[T] = []
+    ordered: list[int] = []
     pointers = [0] * len(sources)
     while True:
         open_sources = [i for i, source in enumerate(sources) if pointers[i] < len(source)]
@@ -270,11 +223,8 @@ def sample_labeling_sets(
     the pairs it disputes. `missed`: pairs (id_l, id_r, match_score) that
     are not in `scored`, scored by the same model at or above the threshold; a share of the
     anchors (config.missed_share) comes from them, and they count as the anchors' neighbours."""
-    partner_of: dict[int, int | None] = {}
-    for anchor, partner in _ranked_anchors(scored, threshold, config, excluded, missed):
-        partner_of.setdefault(anchor, partner)  # an anchor's first place, and its partner there
-    anchors = list(partner_of)
-    anchor_frame = spark.createDataFrame(list(partner_of.items()), "anchor long, partner long")
+    anchors = list(dict.fromkeys(_ranked_anchors(scored, threshold, config, excluded, missed)))  # first place of each
+    anchor_frame = spark.createDataFrame([(a,) for a in anchors], "anchor long")
     # The likelier of the two models' scores, where there are two: a pair either would call a
     # match is worth showing, and a disputed anchor's group must hold the pair it was drawn for.
     likeliest = F.greatest("match_score", RIVAL_SCORE) if RIVAL_SCORE in scored.columns else F.col("match_score")
@@ -293,13 +243,11 @@ def sample_labeling_sets(
         .where(
             (F.col("rank") == 1)
             | ((F.col("rank") <= MAX_ROWS_PER_SET) & (F.col("match_score") >= config.neighbour_floor))
-            | (F.col("other") == F.col("partner"))
         )
         .collect()
     )
     neighbours: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    # A partner first: the anchor was drawn to ask about that pair.
-    for row in sorted(rows, key=lambda r: (r.anchor, r.other != r.partner, r.rank)):
+    for row in sorted(rows, key=lambda r: (r.anchor, r.rank)):
         neighbours[row.anchor].append((row.other, row.match_score))
     involved = set(anchors) | {other for pairs in neighbours.values() for other, _ in pairs}
     component_rows = components.join(
