@@ -127,7 +127,7 @@ def _disputed_anchors(
     kind = F.concat_ws(":", score_region(F.col("match_score")), (F.col("match_score") >= threshold).cast("string"))
     order = F.xxhash64("id_l", "id_r", F.lit(config.seed))
     rows = (
-        scored.where(disputed & ~F.col("id_l").isin(list(excluded)) & ~F.col("id_r").isin(list(excluded)))
+        _without(scored.where(disputed), excluded)
         .withColumn("turn", F.row_number().over(Window.partitionBy(kind).orderBy(order)))
         .where(F.col("turn") <= wanted)
         .orderBy("turn", kind)
@@ -141,11 +141,16 @@ def _missed_anchors(missed: DataFrame, config: SamplingConfig, excluded: frozens
     """One record of each missed pair, likeliest matches first: the pair is then its group."""
     return [
         r.id_l
-        for r in missed.where(~F.col("id_l").isin(list(excluded)) & ~F.col("id_r").isin(list(excluded)))
+        for r in _without(missed, excluded)
         .orderBy(F.desc("match_score"), F.xxhash64("id_l", "id_r", F.lit(config.seed)))
         .limit(wanted)
         .collect()
     ]
+
+
+def _without(pairs: DataFrame, excluded: frozenset[int]) -> DataFrame:
+    """`pairs` less those with an excluded record."""
+    return pairs.where(~F.col("id_l").isin(list(excluded)) & ~F.col("id_r").isin(list(excluded)))
 
 
 def interleave(sources: list[list[int]], shares: list[float]) -> list[int]:
