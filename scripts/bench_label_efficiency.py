@@ -164,6 +164,7 @@ def run_strategy(
             "model": model["chosen"],
             "classifier_decides": model.get("classifier_decides"),
             "held_out_f1": model.get("held_out_f1"),
+            "held_out_only_right": model.get("held_out_only_right"),
             "rules_learned": [r["rule"] for r in report.figures.get("blocking_rules_learned", {}).get("learned", [])],
             "rules_dropped": [r["rule"] for r in report.figures.get("blocking_rules_learned", {}).get("dropped", [])],
             "probe_pairs": report.figures.get("probe_pairs"),

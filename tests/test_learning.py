@@ -128,6 +128,8 @@ def test_score_supervised_learns_from_labels_and_scores_unlabeled_candidates(spa
     # The rival score is the other model's: the unsupervised 0.5 where the classifier decides,
     # and where the unsupervised model does, the classifier's own opinion, which disputes it.
     assert {rival[(a, b)] for a, b, _rule, _score in unsure} == {0.5}
+    decides = {(row.id_l, row.id_r): row.classifier_decides for row in rows}
+    assert decides == {(a, b): (a, b, rule, score) in unsure for a, b, rule, score in unsure + sure}
     assert rival[tuple(sorted(unseen_matches[-1]))] > 0.8
     assert rival[tuple(sorted(unseen_strangers[-1]))] < 0.2
     assert classifier.training_pairs == 12

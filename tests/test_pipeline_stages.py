@@ -1093,6 +1093,9 @@ def _components(scored: list[tuple[int, int, int, float]], threshold: float) -> 
     return [(node, root(node)) for node in parent]
 
 
+RIVALRY_SCHEMA = "id_l long, id_r long, rule int, match_score double, rival_score double, classifier_decides boolean"
+
+
 def _random_scored_pairs(
     spark: SparkSession, seed: int, records: int, draws: int, threshold: float
 ) -> tuple[list[tuple[int, int, int, float]], DataFrame, DataFrame]:
@@ -1290,11 +1293,9 @@ def test_sample_labeling_sets_asks_about_pairs_the_two_models_dispute(spark: Spa
     pairs, _, components = _random_scored_pairs(spark, seed=5, records=30, draws=60, threshold=threshold)
     # The rival model agrees everywhere but on two pairs of records outside every other pair:
     # it calls (100, 101) a match the deciding model is sure is not one, and the reverse (102, 103).
-    agreeing = [(*pair, pair[3]) for pair in pairs]
-    disputed = [(100, 101, 0, 1e-9, 0.97), (102, 103, 0, 0.99, 0.01)]
-    scored = spark.createDataFrame(
-        agreeing + disputed, "id_l long, id_r long, rule int, match_score double, rival_score double"
-    )
+    agreeing = [(*pair, pair[3], False) for pair in pairs]
+    disputed = [(100, 101, 0, 1e-9, 0.97, False), (102, 103, 0, 0.99, 0.01, False)]
+    scored = spark.createDataFrame(agreeing + disputed, RIVALRY_SCHEMA)
     # Anchors near the threshold, and disputed ones: none drawn at random, which could draw 100.
     config = SamplingConfig(sets=3, min_rows=4, max_rows=6, seed=3, boundary_share=1.0, band_share=0.0)
 
@@ -1303,7 +1304,9 @@ def test_sample_labeling_sets_asks_about_pairs_the_two_models_dispute(spark: Spa
     # Each disputed pair is asked about as one group, though (100, 101) scores 1e-9.
     assert set_of[100] == set_of[101] and set_of[102] == set_of[103]
     assert len(set_of) == len(rows)
-    without_rival = sample_labeling_sets(spark, scored.drop("rival_score"), components, threshold, config).collect()
+    without_rival = sample_labeling_sets(
+        spark, scored.drop("rival_score", "classifier_decides"), components, threshold, config
+    ).collect()
     assert 100 not in {r[RECORD_ID] for r in without_rival}
     not_asked = dataclasses.replace(config, disputed_share=0.0)
     assert 100 not in {
@@ -1311,6 +1314,26 @@ def test_sample_labeling_sets_asks_about_pairs_the_two_models_dispute(spark: Spa
     }
     with pytest.raises(ValueError):
         SamplingConfig(missed_share=0.5, disputed_share=0.5)
+
+
+def test_sample_labeling_sets_takes_disputes_in_turn_by_the_unsupervised_models_region(spark: SparkSession) -> None:
+    threshold = 0.5
+    pairs, _, components = _random_scored_pairs(spark, seed=5, records=30, draws=60, threshold=threshold)
+    agreeing = [(*pair, pair[3], False) for pair in pairs]
+    # Twenty pairs the unsupervised model is sure match and the deciding classifier is sure do
+    # not, and one the unsupervised model, deciding, is sure does not match and the classifier
+    # calls a match. Both deciding scores lie below 0.01, but the unsupervised model's lie in
+    # different regions: the one pair is a kind of its own, asked about as soon as the many are.
+    many = [(200 + 2 * i, 201 + 2 * i, 0, 1e-9, 0.999, True) for i in range(20)]
+    one = [(100, 101, 0, 1e-9, 0.97, False)]
+    scored = spark.createDataFrame(agreeing + many + one, RIVALRY_SCHEMA)
+    config = SamplingConfig(
+        sets=3, min_rows=2, max_rows=3, seed=3, boundary_share=1.0, band_share=0.0, missed_share=0.0, disputed_share=0.9
+    )
+
+    rows = sample_labeling_sets(spark, scored, components, threshold, config).collect()
+    set_of = {r[RECORD_ID]: r.labeling_set_id for r in rows}
+    assert set_of[100] == set_of[101]
 
 
 def test_sample_labeling_sets_asks_about_missed_pairs_as_groups(spark: SparkSession) -> None:

@@ -55,6 +55,9 @@ UNSUPERVISED_SCORE = "_gl_unsupervised_score"
 # Once a classifier is trained, the score of the model that does not decide a pair: where the two
 # disagree, a label settles which is right (sample.py asks about such pairs).
 RIVAL_SCORE = "rival_score"
+# Alongside RIVAL_SCORE: whether the classifier decides the pair, so the unsupervised model's
+# score, whose regions choose_model judges, can be told from the classifier's.
+CLASSIFIER_DECIDES = "classifier_decides"
 
 
 RECORD_COLUMNS = ("left_source", "left_key", "right_source", "right_key")
@@ -193,15 +196,22 @@ def score_region(unsupervised_score: Column) -> Column:
 def with_classifier_in(scored: DataFrame, regions: tuple[str, ...]) -> DataFrame:
     """`scored` (the classifier's `match_score` and the unsupervised model's UNSUPERVISED_SCORE)
     with `match_score` the classifier's where the unsupervised score lies in `regions`, else the
-    unsupervised model's (choose_model says why and where), and RIVAL_SCORE the other model's."""
+    unsupervised model's (choose_model says why and where), RIVAL_SCORE the other model's and
+    CLASSIFIER_DECIDES which of the two `match_score` is."""
     unsupervised = F.col(UNSUPERVISED_SCORE)
     classifier_decides = score_region(unsupervised).isin(list(regions))
     return scored.withColumns(
         {
             "match_score": F.when(classifier_decides, F.col("match_score")).otherwise(unsupervised),
             RIVAL_SCORE: F.when(classifier_decides, unsupervised).otherwise(F.col("match_score")),
+            CLASSIFIER_DECIDES: classifier_decides,
         }
     )
+
+
+def unsupervised_score() -> Column:
+    """The unsupervised model's score, on pairs scored by with_classifier_in."""
+    return F.when(F.col(CLASSIFIER_DECIDES), F.col(RIVAL_SCORE)).otherwise(F.col("match_score"))
 
 
 def score_supervised(
@@ -213,7 +223,7 @@ def score_supervised(
 ) -> tuple[DataFrame, PairClassifier]:
     """The candidate pairs `unsupervised` (id_l, id_r, rule, match_score: the unsupervised
     model's), featurized (featured_pairs), with `match_score` the classifier's where the
-    unsupervised score lies in `regions` and RIVAL_SCORE the other model's (with_classifier_in;
+    unsupervised score lies in `regions`, RIVAL_SCORE the other model's and CLASSIFIER_DECIDES (with_classifier_in;
     `regions` may be empty: the classifier then only gives its rival opinion), and the
     classifier trained on `labels` (the stored labeled pairs)."""
     features = PairFeatures.of(profiles)

@@ -32,6 +32,7 @@ from glue_labeling.pipeline.block import (
     profile_columns,
 )
 from glue_labeling.pipeline.classify import (
+    CLASSIFIER_DECIDES,
     RIVAL_SCORE,
     PairClassifier,
     choose_scoring,
@@ -87,7 +88,7 @@ def match_threshold(precision_recall_tradeoff: float) -> float:
 class LabelingSetResult:
     location: str
     records: DataFrame  # the input with `_gl_id`, `_gl_source`
-    scored_pairs: DataFrame  # (id_l, id_r, rule, match_score[, rival_score once READY])
+    scored_pairs: DataFrame  # (id_l, id_r, rule, match_score[, rival_score, classifier_decides once READY])
     plan: BlockingPlan  # the rules chosen, and every oversized block dropped
 
 
@@ -120,7 +121,7 @@ class RunReport:
 class ScoredCandidates:
     records: DataFrame  # normalized, with `_gl_id`, `_gl_source` and the MinHash band keys
     plan: BlockingPlan
-    pairs: DataFrame  # (id_l, id_r, rule, match_score[, RIVAL_SCORE with labels]), checkpointed
+    pairs: DataFrame  # (id_l, id_r, rule, match_score[, RIVAL_SCORE, CLASSIFIER_DECIDES with labels]), checkpointed
     threshold: float
     compared: list[str]  # the compared columns, in `_gl_n<i>` order
     model: PairClassifier | FellegiSunterModel  # the model that scored `pairs`
@@ -226,7 +227,8 @@ def block_and_score(
         # interpreted: 24-26 s against 4.3-5.0 s with this limit, which sends a method that
         # large to Spark's split, compiled projections instead (Spark's own advice on HotSpot).
         with sql_conf(loaded.sparkSession, "spark.sql.codegen.hugeMethodLimit", str(HOTSPOT_HUGE_METHOD_LIMIT)):
-            kept = ["id_l", "id_r", "rule", "match_score", *[c for c in scored.columns if c == RIVAL_SCORE]]
+            rivalry = [c for c in scored.columns if c in (RIVAL_SCORE, CLASSIFIER_DECIDES)]
+            kept = ["id_l", "id_r", "rule", "match_score", *rivalry]
             checkpointed = scored.select(*kept).localCheckpoint()
         return checkpointed, described, model
 

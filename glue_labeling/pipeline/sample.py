@@ -34,7 +34,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 from pyspark.sql.window import Window, WindowSpec
 
-from glue_labeling.pipeline.classify import RIVAL_SCORE, score_region
+from glue_labeling.pipeline.classify import RIVAL_SCORE, score_region, unsupervised_score
 
 MAX_ROWS_PER_SET = 50  # AWS: sets above 50 rows "may cause poor results or system failure"
 
@@ -61,7 +61,8 @@ class SamplingConfig:
     # Share of anchors from disputed pairs, likewise; only when the pairs carry RIVAL_SCORE. On
     # 10,000 generated records with households and moved people (3 sets a round), 0.2 never
     # handed the classifier the region of moved people in three rounds (F1 0.82-0.94), 0.4 did
-    # in the third (0.9866); FEBRL, with few disputes, stayed at 0.9999-1.0 either way.
+    # in the third (0.9866; in the second, 0.9675, once _disputed_anchors took the kinds by the
+    # unsupervised model's region); FEBRL, with few disputes, stayed at 0.9999-1.0 either way.
     disputed_share: float = 0.4
 
     def __post_init__(self) -> None:
@@ -118,13 +119,18 @@ def _disputed_anchors(
     scored: DataFrame, threshold: float, config: SamplingConfig, excluded: frozenset[int], wanted: int
 ) -> list[int]:
     """One record of each pair the two models decide differently, taken in turn from each kind
-    of disagreement (the region of the deciding score, and which model calls it a match), in a
-    seeded random order within a kind. The answers judge each kind apart, as choose_model judges
-    each region: at random over all disputes, the kind with the most pairs would take every
-    question (on generated households, 4,504 strangers the first classifier matched against 958
-    moved people it alone found)."""
+    of disagreement (the region of the unsupervised model's score, which choose_model judges
+    apart, and whether the deciding model calls it a match), in a seeded random order within a
+    kind. The answers judge each kind apart: at random over all disputes, the kind with the most
+    pairs would take every question (on generated households, 4,504 strangers the first
+    classifier matched against 958 moved people it alone found). Kinds by the region of the
+    deciding score instead put, after the first round on 10,000 such records, the 827 moved
+    people's pairs the classifier alone matched (unsupervised score below 0.01) with the 4,586
+    household members it took from the unsupervised model's sure matches (its own score below
+    0.01): the second round asked 23 pairs of the household members and 3 of the moved people,
+    short of the wins that hand the classifier their region."""
     disputed = (F.col("match_score") >= threshold) != (F.col(RIVAL_SCORE) >= threshold)
-    kind = F.concat_ws(":", score_region(F.col("match_score")), (F.col("match_score") >= threshold).cast("string"))
+    kind = F.concat_ws(":", score_region(unsupervised_score()), (F.col("match_score") >= threshold).cast("string"))
     order = F.xxhash64("id_l", "id_r", F.lit(config.seed))
     rows = (
         _without(scored.where(disputed), excluded)
@@ -224,8 +230,8 @@ def sample_labeling_sets(
 ) -> DataFrame:
     """(labeling_set_id, _gl_id) for the chosen records; `excluded` records (shown in an earlier
     round) are neither anchors nor neighbours. `scored`: (id_l, id_r, match_score[,
-    RIVAL_SCORE]); with RIVAL_SCORE a share of the anchors (config.disputed_share) comes from
-    the pairs it disputes. `missed`: pairs (id_l, id_r, match_score) that
+    RIVAL_SCORE, CLASSIFIER_DECIDES]); with RIVAL_SCORE a share of the anchors
+    (config.disputed_share) comes from the pairs it disputes. `missed`: pairs (id_l, id_r, match_score) that
     are not in `scored`, scored by the same model at or above the threshold; a share of the
     anchors (config.missed_share) comes from them, and they count as the anchors' neighbours."""
     anchors = list(dict.fromkeys(_ranked_anchors(scored, threshold, config, excluded, missed)))  # first place of each
