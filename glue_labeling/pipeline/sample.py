@@ -235,18 +235,21 @@ def sample_labeling_sets(
     are not in `scored`, scored by the same model at or above the threshold; a share of the
     anchors (config.missed_share) comes from them, and they count as the anchors' neighbours."""
     anchors = list(dict.fromkeys(_ranked_anchors(scored, threshold, config, excluded, missed)))  # first place of each
-    anchor_frame = spark.createDataFrame([(a,) for a in anchors], "anchor long")
     # The likelier of the two models' scores, where there are two: a pair either would call a
     # match is worth showing, and a disputed anchor's group must hold the pair it was drawn for.
     likeliest = F.greatest("match_score", RIVAL_SCORE) if RIVAL_SCORE in scored.columns else F.col("match_score")
     pairs = scored.select("id_l", "id_r", likeliest.alias("match_score"))
     if missed is not None:
         pairs = pairs.unionByName(missed.select("id_l", "id_r", "match_score"))
-    edges = pairs.select(F.col("id_l").alias("anchor"), F.col("id_r").alias("other"), "match_score").unionByName(
-        pairs.select(F.col("id_r").alias("anchor"), F.col("id_l").alias("other"), "match_score")
+    # The anchors' pairs are picked out before each pair is turned both ways: a few hundred
+    # anchors hold a few thousand of the millions of pairs (at 1M generated records, five times
+    # side by side: the stage took 5.2-5.7 s against 5.4-5.9 s turning every pair).
+    near = pairs.where(F.col("id_l").isin(anchors) | F.col("id_r").isin(anchors))
+    edges = near.select(F.col("id_l").alias("anchor"), F.col("id_r").alias("other"), "match_score").unionByName(
+        near.select(F.col("id_r").alias("anchor"), F.col("id_l").alias("other"), "match_score")
     )
     rows = (
-        edges.join(F.broadcast(anchor_frame), "anchor")
+        edges.where(F.col("anchor").isin(anchors))
         .withColumn(
             "rank",
             F.row_number().over(_neighbour_window()),
