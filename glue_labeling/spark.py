@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from glue_labeling.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 
 def cached_jars(settings: Settings) -> list[str]:
@@ -115,3 +115,14 @@ def sql_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
         yield
     finally:
         spark.conf.set(key, before)
+
+
+def release_checkpoint(frame: DataFrame) -> None:
+    """Free the rows of `frame`, as DataFrame.localCheckpoint() returned it, before the session
+    ends. DataFrame.unpersist does not reach them: they are the blocks of the checkpointed RDD
+    under the frame's plan (a LogicalRDD), not an entry of the cache manager. Classic Spark only,
+    like the JVM functions (pipeline/jvm.py)."""
+    plan = frame._jdf.queryExecution().logical()
+    if plan.getClass().getSimpleName() != "LogicalRDD":
+        raise TypeError(f"not a local checkpoint: the frame's plan is a {plan.getClass().getSimpleName()}")
+    plan.rdd().unpersist(False)

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from glue_labeling.contract import ConcurrentRunsExceededException
 from glue_labeling.ledger import TaskRunLedger, utc_now
+from glue_labeling.spark import release_checkpoint
 
 
 def _bucket(s3) -> str:
@@ -101,3 +102,18 @@ def test_the_ledger_can_live_on_s3(spark, s3, settings) -> None:
         ("tsk-1", "STARTING"),
         ("tsk-2", "STARTING"),
     ]
+
+
+def test_release_checkpoint_frees_what_unpersist_leaves(spark) -> None:
+    def held() -> set[int]:
+        return {info.id() for info in spark.sparkContext._jsc.sc().getRDDStorageInfo()}
+
+    before = held()
+    checkpointed = spark.range(1000).withColumn("twice", F.col("id") * 2).localCheckpoint()
+    assert len(held() - before) == 1
+    checkpointed.unpersist()
+    assert len(held() - before) == 1  # what release_checkpoint is for
+    release_checkpoint(checkpointed)
+    assert held() - before == set()
+    with pytest.raises(TypeError, match="not a local checkpoint"):
+        release_checkpoint(spark.range(3).withColumn("one", F.lit(1)))
