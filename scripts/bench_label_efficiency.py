@@ -25,7 +25,7 @@ held-out F1 of the unsupervised model, the classifier and their combination). Da
 scripts/bench_labeling_quality.py (`--data febrl3|febrl4|generated`; `--seed` seeds the
 generator); `--seeds` seeds the sampling and dedupe.
 
-`--switch-significance` sets the level of the model choice's sign test
+`--switch-significance` sets the level of the model choice's sign test in every region
 (glue_labeling.labels.metrics.SWITCH_SIGNIFICANCE); 1.0 switches the test off, so the classifier
 takes every region of the unsupervised score where it is right on more held-out pairs, if the
 combination's held-out F1 is higher: what the test costs and saves.
@@ -311,11 +311,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--switch-significance",
         type=float,
-        default=metrics.SWITCH_SIGNIFICANCE,
-        help="the model choice's sign-test level (1.0: the classifier takes every region it is right more often in)",
+        help="the model choice's sign-test level in every region (default: metrics.SWITCH_SIGNIFICANCE's; "
+        "1.0: the classifier takes every region it is right more often in)",
     )
     args = parser.parse_args(argv)
-    metrics.SWITCH_SIGNIFICANCE = args.switch_significance
+    if args.switch_significance is not None:
+        metrics.SWITCH_SIGNIFICANCE = dict.fromkeys(metrics.REGIONS, args.switch_significance)
     spark, work, tables, entity, catalog, transform = benchmark_data(args, "efficiency")
     sources: dict[str, list[int]] = defaultdict(list)
     for index, table in enumerate(tables):

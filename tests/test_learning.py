@@ -183,6 +183,9 @@ def test_choose_model_judges_each_region_of_the_unsupervised_score_apart() -> No
     stricter = [(SURE_MATCH, 0.999, 0.2, False)] * 5 + [(SURE_MATCH, 0.999, 0.8, True)] * 5
     assert choose_model(stricter, 0.5).classifier_regions == (SURE_MATCH,)
     assert choose_model(stricter[1:], 0.5).chosen == UNSUPERVISED  # 4 to 0: p 1/16
+    # Where the unsupervised model is unsure, 3 wins without a loss are enough (p 1/8), 2 are not.
+    assert choose_model(unsure_won[:3], 0.5).classifier_regions == (UNSURE,)
+    assert choose_model(unsure_won[:2], 0.5).chosen == UNSUPERVISED
 
 
 def test_the_sign_test_p_value() -> None:
