@@ -588,6 +588,16 @@ def test_block_pairs_pair_only_equal_keys_when_block_numbers_collide(spark: Spar
     )
 
 
+def test_shared_blocks_are_the_block_numbers_of_two_or_more_entries_once_each(spark: SparkSession) -> None:
+    # 100,000 blocks, so each partition's table grows several times; every seventh has a
+    # second entry and every 700th a third; negative numbers and zero are block numbers too.
+    blocks = spark.range(-50_000, 50_000).select(F.col("id").alias("block"))
+    again = blocks.where(F.col("block") % 7 == 0)
+    entries = blocks.unionByName(again).unionByName(blocks.where(F.col("block") % 700 == 0))
+    shared = compare.shared_blocks(entries, partitions=3)
+    assert_df_equality(shared, again, ignore_row_order=True, ignore_nullable=True)
+
+
 def test_oversized_blocks_are_dropped_from_their_rule_only(spark: SparkSession) -> None:
     giant = [(i, 0, "giant", None, None) for i in range(1, 7)]
     records = spark.createDataFrame(

@@ -71,7 +71,7 @@ def compared_candidates(
     # the two blocks' records in one run, where BlockComparison pairs only equal (rule, key).
     entries = block_entries(keyed, len(rules), payload).withColumn("block", F.xxhash64("rule", "key"))
     # Checkpointed: its size decides the join, which then reads it again.
-    shared = entries.groupBy("block").count().where(F.col("count") >= 2).select("block").localCheckpoint()
+    shared = shared_blocks(entries, partitions).localCheckpoint()
     if shared.count() <= SHARED_BLOCKS_BROADCAST_MAX:
         # The blocks of more than one record go to every task, and the others' records are
         # dropped before they are shuffled (most records are alone in most of their blocks).
@@ -86,6 +86,19 @@ def compared_candidates(
     # sort prefix) in full, which was a quarter of the comparison's time at 1M records.
     members = members.sortWithinPartitions("block").select("block", "rule", "key", RECORD_ID, SOURCE, *payload)
     return block_pairs(members, len(rules), column_count, carried, linkage)
+
+
+def shared_blocks(entries: DataFrame, partitions: int) -> DataFrame:
+    """(block): the block numbers of two or more `entries`, once each, counted by a JVM function
+    (RepeatedValues.java) on the block numbers alone. On 1M generated person records (11M
+    entries, 10.2M distinct blocks) it took 3.4-3.5 s against 6.3-6.6 s for Spark's groupBy and
+    count, side by side: the partial aggregation before the shuffle reduced nothing."""
+    return jvm_frame(
+        entries.select("block").repartition(partitions, "block"),
+        "io.gluelabeling.RepeatedValues",
+        "repeated",
+        StructType([StructField("block", LongType())]),
+    )
 
 
 def block_pairs(
