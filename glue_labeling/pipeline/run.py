@@ -185,7 +185,7 @@ def block_and_score(
         # The term frequencies go along with the records: the score reads the left record's.
         with_frequencies, carried = records_with_term_frequencies(records, profiles, plan.single_column_costs(), rows)
         return compared_candidates(
-            with_frequencies, plan.rules, plan.oversized_keys(), len(compared), carried, linkage, rows
+            with_frequencies, plan.rules, plan.oversized_keys(), len(compared), carried, linkage, rows, records
         ).localCheckpoint()
 
     levels = report.stage(
