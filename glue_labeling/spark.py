@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 from glue_labeling.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 
 def cached_jars(settings: Settings) -> list[str]:
@@ -115,6 +117,14 @@ def sql_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
         yield
     finally:
         spark.conf.set(key, before)
+
+
+def driver_frame(spark: SparkSession, data: pd.DataFrame, schema: str | StructType) -> DataFrame:
+    """A DataFrame of what the driver holds, sent to Spark as Arrow columns. From Python rows,
+    Spark pickles them and starts Python workers to read them back: 150 rows took 0.7-0.85 s to
+    cache and count against 0.22-0.3 s through Arrow, and 3.5 s when the workers first started."""
+    with sql_conf(spark, "spark.sql.execution.arrow.pyspark.enabled", "true"):
+        return spark.createDataFrame(data, schema)
 
 
 def release_checkpoint(frame: DataFrame) -> None:

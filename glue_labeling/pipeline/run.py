@@ -61,7 +61,7 @@ from glue_labeling.pipeline.write import (
 )
 from glue_labeling.registry import TransformRegistry
 from glue_labeling.settings import Settings
-from glue_labeling.spark import release_checkpoint, sql_conf
+from glue_labeling.spark import driver_frame, release_checkpoint, sql_conf
 
 log = logging.getLogger("glue_labeling.run")
 LABELED_PAIRS_SCHEMA = "left_source int, left_key string, right_source int, right_key string, is_match boolean"
@@ -336,7 +336,7 @@ TaskWork = Callable[[SparkSession, Settings, dict[str, Any], dict[str, Any], Run
 def labels_frame(spark: SparkSession, store: LabelStore) -> DataFrame:
     """Every labeled pair in `store` (LABELED_PAIRS_SCHEMA): labels are few enough for the driver."""
     pairs = store.pairs().select(["left_source", "left_key", "right_source", "right_key", "is_match"])
-    return spark.createDataFrame(pairs.to_pandas(), LABELED_PAIRS_SCHEMA)
+    return driver_frame(spark, pairs.to_pandas(), LABELED_PAIRS_SCHEMA)
 
 
 def training_labels(spark: SparkSession, settings: Settings, transform_id: str) -> DataFrame | None:

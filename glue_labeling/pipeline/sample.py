@@ -29,12 +29,13 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StringType, StructField, StructType
 from pyspark.sql.window import Window, WindowSpec
 
 from glue_labeling.pipeline.classify import RIVAL_SCORE, score_region, unsupervised_score
+from glue_labeling.spark import driver_frame
 
 MAX_ROWS_PER_SET = 50  # AWS: sets above 50 rows "may cause poor results or system failure"
 
@@ -264,14 +265,15 @@ def sample_labeling_sets(
     for row in sorted(rows, key=lambda r: (r.anchor, r.rank)):
         neighbours[row.anchor].append((row.other, row.match_score))
     involved = set(anchors) | {other for pairs in neighbours.values() for other, _ in pairs}
-    component_rows = components.join(
-        F.broadcast(spark.createDataFrame([(i,) for i in involved], "id long")), "id"
-    ).collect()
+    wanted = driver_frame(spark, pd.DataFrame({"id": sorted(involved)}, dtype="int64"), "id long")
+    component_rows = components.join(F.broadcast(wanted), "id").collect()
     component_of = {row.id: row.component for row in component_rows}
     sets = pack_labeling_sets(anchors, neighbours, component_of, config, excluded)
-    schema = StructType([StructField("labeling_set_id", StringType()), StructField("_gl_id", LongType())])
-    return spark.createDataFrame(
-        [(f"set-{n:03d}", record) for n, members in enumerate(sets, start=1) for record in members], schema
+    chosen = [(f"set-{n:03d}", record) for n, members in enumerate(sets, start=1) for record in members]
+    return driver_frame(
+        spark,
+        pd.DataFrame(chosen, columns=["labeling_set_id", "_gl_id"]).astype({"_gl_id": "int64"}),
+        "labeling_set_id string, _gl_id long",
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -27,6 +28,7 @@ from glue_labeling.pipeline.classify import labeled_pairs_within
 from glue_labeling.pipeline.load import InputDataError, identified_records, load_tables
 from glue_labeling.pipeline.run import LABELED_PAIRS_SCHEMA, RunReport, block_and_score
 from glue_labeling.settings import Settings
+from glue_labeling.spark import driver_frame
 
 log = logging.getLogger("glue_labeling.evaluate")
 PAIR_COLUMNS = ["left_source", "left_key", "right_source", "right_key", "is_match"]
@@ -65,7 +67,7 @@ def evaluation_task(
     training, test = split_labels(LabelStore(settings, run["transform_id"]).pairs().select(PAIR_COLUMNS).to_pylist())
 
     def frame(pairs: list[dict[str, Any]]) -> DataFrame:
-        return spark.createDataFrame([tuple(p[c] for c in PAIR_COLUMNS) for p in pairs], LABELED_PAIRS_SCHEMA)
+        return driver_frame(spark, pd.DataFrame(pairs, columns=PAIR_COLUMNS), LABELED_PAIRS_SCHEMA)
 
     loaded = report.stage(
         "load",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -26,6 +27,7 @@ from glue_labeling.pipeline.load import load_tables
 from glue_labeling.pipeline.run import RunReport
 from glue_labeling.pipeline.write import PARTITION_COLUMN, write_labeling_set
 from glue_labeling.settings import Settings
+from glue_labeling.spark import driver_frame
 
 log = logging.getLogger("glue_labeling.export_labels")
 
@@ -56,8 +58,12 @@ def labeled_rows(
     key = transform["Parameters"]["FindMatchesParameters"]["PrimaryKeyColumnName"]
     records = load_tables(spark, transform["InputRecordTables"], catalog)
     data_columns = [name for name in records.columns if name != SOURCE]
-    labeled = spark.createDataFrame(
-        [(row["labeling_set_id"], row["label"], row["source"], row["key"]) for row in sets],
+    labeled = driver_frame(
+        spark,
+        pd.DataFrame(
+            [(row["labeling_set_id"], row["label"], row["source"], row["key"]) for row in sets],
+            columns=[_SET, _LABEL, f"{SOURCE}_label", _KEY],
+        ),
         f"{_SET} string, {_LABEL} string, {SOURCE}_label int, {_KEY} string",
     )
     joined = labeled.join(

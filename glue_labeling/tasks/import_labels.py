@@ -15,6 +15,7 @@ import dataclasses
 import logging
 from typing import Any
 
+import pandas as pd
 from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -29,6 +30,7 @@ from glue_labeling.pipeline.load import InputDataError, load_tables
 from glue_labeling.pipeline.run import RunReport
 from glue_labeling.pipeline.write import hadoop_uri
 from glue_labeling.settings import Settings
+from glue_labeling.spark import driver_frame
 
 log = logging.getLogger("glue_labeling.import_labels")
 
@@ -131,7 +133,7 @@ def key_sources(
     # CreateMLTransform matched the key's name case-insensitively, as Spark resolves it.
     if key.lower() not in {name.lower() for name in records.columns}:
         raise InputDataError(f"primary key column '{key}' is not in the input table")
-    wanted = spark.createDataFrame([(value,) for value in sorted(keys)], "key string")
+    wanted = driver_frame(spark, pd.DataFrame({"key": sorted(keys)}, dtype=object), "key string")
     found = records.select(F.col(f"`{key}`").cast("string").alias("key"), SOURCE).join(F.broadcast(wanted), "key")
     sources: dict[str, list[int]] = {}
     for row in found.collect():
