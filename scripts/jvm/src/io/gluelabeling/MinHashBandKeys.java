@@ -28,8 +28,11 @@ public final class MinHashBandKeys implements UDF3<String, Integer, Integer, lon
   private long window;
   private int bytes;
 
-  /** splitmix64's finalizer: every output bit depends on every input bit. */
-  private static long mix(long value) {
+  /**
+   * splitmix64's finalizer: every output bit depends on every input bit (RepeatedValues hashes
+   * with it too).
+   */
+  static long mix(long value) {
     value = (value ^ (value >>> 30)) * 0xBF58476D1CE4E5B9L;
     value = (value ^ (value >>> 27)) * 0x94D049BB133111EBL;
     return value ^ (value >>> 31);

@@ -42,16 +42,14 @@ public final class RepeatedValues implements FlatMapFunction<Iterator<InternalRo
     private byte[] states = new byte[INITIAL_SLOTS];
     private int held;
 
-    /** splitmix64's finalizer: block numbers are hashes already, but a test's are not. */
-    private static long mix(long value) {
-      value = (value ^ (value >>> 30)) * 0xBF58476D1CE4E5B9L;
-      value = (value ^ (value >>> 27)) * 0x94D049BB133111EBL;
-      return value ^ (value >>> 31);
+    /** A value's first slot. Mixed: block numbers are hashes already, but a test's are not. */
+    private static int slotOf(long value, int mask) {
+      return (int) MinHashBandKeys.mix(value) & mask;
     }
 
     void add(long value) {
       int mask = states.length - 1;
-      int slot = (int) mix(value) & mask;
+      int slot = slotOf(value, mask);
       while (states[slot] != EMPTY) {
         if (values[slot] == value) {
           states[slot] = REPEATED;
@@ -74,7 +72,7 @@ public final class RepeatedValues implements FlatMapFunction<Iterator<InternalRo
       int mask = states.length - 1;
       for (int i = 0; i < oldStates.length; i++) {
         if (oldStates[i] != EMPTY) {
-          int slot = (int) mix(oldValues[i]) & mask;
+          int slot = slotOf(oldValues[i], mask);
           while (states[slot] != EMPTY) {
             slot = (slot + 1) & mask;
           }
