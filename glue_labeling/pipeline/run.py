@@ -185,7 +185,14 @@ def block_and_score(
         # The term frequencies go along with the records: the score reads the left record's.
         with_frequencies, carried = records_with_term_frequencies(records, profiles, plan.single_column_costs(), rows)
         return compared_candidates(
-            with_frequencies, plan.rules, plan.oversized_keys(), len(compared), carried, linkage, rows, records
+            with_frequencies,
+            plan.rules,
+            plan.oversized_keys(),
+            len(compared),
+            carried,
+            linkage,
+            rows,
+            counted=records,  # the blocks are counted without the term frequencies' joins
         ).localCheckpoint()
 
     levels = report.stage(
