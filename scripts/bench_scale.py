@@ -102,6 +102,12 @@ def peak_rss_mb(pid: int) -> float | None:
     return round(kilobytes / 1024, 1)
 
 
+def available_memory_mb() -> int:
+    """MemAvailable: what the machine can give without swapping or killing a process."""
+    meminfo = Path("/proc/meminfo").read_text()
+    return next(int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemAvailable:")) // 1024
+
+
 def jvm_pid(spark: SparkSession) -> int:
     # pyspark exposes the driver JVM only through its py4j gateway.
     return int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
@@ -340,12 +346,16 @@ def normalized_select(key: str, columns: list[str]) -> str:
     return ", ".join([_quoted(key), *cleaned])
 
 
-def run_splink(data: Path, ours: dict[str, Any]) -> dict[str, Any]:
+def run_splink(data: Path, ours: dict[str, Any], work: Path) -> dict[str, Any]:
     import duckdb
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
     reset_peak_rss(os.getpid())
-    con = duckdb.connect()
+    # DuckDB takes 80% of the machine's memory by default, but our JVM keeps its heap: at 10M
+    # records (a 12 GB driver) the kernel killed the JVM while Splink ran. Here it gets 80% of
+    # what is left, and spills beyond that, as it would on a machine shared with a Spark driver.
+    memory_limit_mb = int(0.8 * available_memory_mb())
+    con = duckdb.connect(config={"memory_limit": f"{memory_limit_mb}MB", "temp_directory": str(work / "duckdb")})
     columns = [c for c in RECORD_COLUMNS if c != KEY]
     seconds: dict[str, float] = {}
 
@@ -422,6 +432,7 @@ def run_splink(data: Path, ours: dict[str, Any]) -> dict[str, Any]:
         "em_training_rules": [rule.get_blocking_rule("duckdb").blocking_rule_sql for rule in em_rules],
         "deterministic_rule": deterministic.get_blocking_rule("duckdb").blocking_rule_sql,
         "peak_python_rss_mb": peak_rss_mb(os.getpid()),
+        "duckdb_memory_limit_mb": memory_limit_mb,
     }
 
 
@@ -489,7 +500,7 @@ def main(argv: list[str]) -> int:
             catalog.register(spark, DATABASE, table, str(data), "parquet")
             result: dict[str, Any] = {"rows": rows, "data": str(data)}
             result["ours"] = run_ours(spark, catalog, table, work / f"ours-{rows}")
-            result["splink"] = run_splink(data, result["ours"])
+            result["splink"] = run_splink(data, result["ours"], work)
             result["ours_over_splink"] = round(result["ours"]["seconds"] / result["splink"]["seconds"], 2)
             if result["ours"]["candidate_pairs"] != result["splink"]["candidate_pairs"]:
                 print(
