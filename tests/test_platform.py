@@ -117,3 +117,10 @@ def test_release_checkpoint_frees_what_unpersist_leaves(spark) -> None:
     assert held() - before == set()
     with pytest.raises(TypeError, match="not a local checkpoint"):
         release_checkpoint(spark.range(3).withColumn("one", F.lit(1)))
+
+
+def test_the_local_driver_heap_is_committed_whole_from_the_start(spark, base_settings) -> None:
+    """-Xms reaches the JVM: the heap does not grow by full collections as the run fills it."""
+    runtime = spark.sparkContext._jvm.java.lang.Runtime.getRuntime()
+    gigabytes = int(base_settings.spark_driver_memory.removesuffix("g"))
+    assert runtime.totalMemory() >= 0.9 * gigabytes * 1024**3
