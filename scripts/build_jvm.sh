@@ -2,7 +2,8 @@
 # Builds glue-labeling's JVM functions (scripts/jvm/src: Spark UDFs for text normalization, MinHash
 # band keys, Jaro-Winkler, Levenshtein and word Jaccard similarity, registered by
 # glue_labeling/pipeline/jvm.py; and the functions of internal rows compare.py calls: the blocks
-# of more than one record and the comparison of each block's pairs) into
+# of more than one record, the comparison of each block's pairs, and sample.py's score extremes
+# per record) into
 # <jars dir>/glue-labeling-similarity.jar, against the Spark of <venv>.
 # Only Java types, Spark's Java API (UDF2, JavaRDD) and catalyst's Java classes (InternalRow,
 # UnsafeRowWriter, UTF8String) cross the interfaces, so the jar built against Spark 4.1 (Scala

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from chispa import assert_df_equality
+from chispa import assert_approx_df_equality, assert_df_equality
 from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from rapidfuzz.distance import JaroWinkler, Levenshtein
@@ -74,6 +74,7 @@ from glue_labeling.pipeline.sample import (
     interleave,
     pack_labeling_sets,
     sample_labeling_sets,
+    score_extremes,
 )
 from glue_labeling.pipeline.score import (
     PairFeatures,
@@ -1120,6 +1121,25 @@ def _random_scored_pairs(
     scored = spark.createDataFrame(pairs_scores, "id_l long, id_r long, rule int, match_score double")
     components = spark.createDataFrame(_components(pairs_scores, threshold), "id long, component long")
     return pairs_scores, scored, components
+
+
+def test_score_extremes_are_each_records_score_nearest_the_threshold_and_best(spark: SparkSession) -> None:
+    ends = spark.createDataFrame(
+        [(1, 0.9), (1, 0.45), (2, 0.1), (-3, 0.7), (-3, 0.2), (-3, 0.35), (0, 0.5)], "id long, match_score double"
+    )
+    expected = spark.createDataFrame(
+        [(1, 0.05, 0.9), (2, 0.4, 0.1), (-3, 0.15, 0.7), (0, 0.0, 0.5)], "id long, distance double, best double"
+    )
+    assert_approx_df_equality(score_extremes(ends, 0.5), expected, 1e-12, ignore_row_order=True, ignore_nullable=True)
+    # 100,000 ends of 79,999 records, so each partition's table grows several times; the
+    # result is what Spark's min and max say.
+    many = spark.range(-50_000, 50_000).select(
+        (F.col("id") % 40_000).alias("id"), (F.abs(F.sin("id"))).alias("match_score")
+    )
+    oracle = many.groupBy("id").agg(
+        F.min(F.abs(F.col("match_score") - 0.3)).alias("distance"), F.max("match_score").alias("best")
+    )
+    assert_df_equality(score_extremes(many, 0.3), oracle, ignore_row_order=True, ignore_nullable=True)
 
 
 def test_sample_labeling_sets_is_deterministic(spark: SparkSession) -> None:

@@ -32,9 +32,11 @@ from collections import defaultdict
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, LongType, StructField, StructType
 from pyspark.sql.window import Window, WindowSpec
 
 from glue_labeling.pipeline.classify import RIVAL_SCORE, score_region, unsupervised_score
+from glue_labeling.pipeline.jvm import jvm_frame
 from glue_labeling.spark import driver_frame
 
 MAX_ROWS_PER_SET = 50  # AWS: sets above 50 rows "may cause poor results or system failure"
@@ -82,12 +84,13 @@ def _ranked_anchors(
     # More than needed: some are skipped as duplicates or used records, and groups of likely
     # matches are small (two or three rows), so a set takes several.
     wanted = config.sets * 12
-    per_record = (
+    ends = (
         scored.select(F.col("id_l").alias("id"), "match_score")
         .unionByName(scored.select(F.col("id_r").alias("id"), "match_score"))
         .where(~F.col("id").isin(list(excluded)))
-        .groupBy("id")
-        .agg(F.min(F.abs(F.col("match_score") - threshold)).alias("distance"), F.max("match_score").alias("best"))
+    )
+    per_record = (
+        score_extremes(ends, threshold)
         .withColumn("tiebreak", F.xxhash64("id", F.lit(config.seed)))
         .cache()  # three rankings read it; without this the shuffle-heavy aggregation runs three times
     )
@@ -114,6 +117,26 @@ def _ranked_anchors(
     sources += [anchors for anchors, _ in extra]
     shares = [share * (1.0 - taken) for share in shares] + [share for _, share in extra]
     return interleave(sources, shares)
+
+
+def score_extremes(ends: DataFrame, threshold: float) -> DataFrame:
+    """(id, distance, best) once per record of `ends` (id, match_score): the distance from the
+    threshold of the record's score nearest it, and its highest score. A JVM function
+    (ScoreExtremes.java) over the ends partitioned by record: on the 11.6M ends of 1M generated
+    records' pairs it took 1.1-1.7 s against 2.3-3.6 s for Spark's groupBy with min and max,
+    side by side, whose partial aggregation before the shuffle saved little."""
+    return jvm_frame(
+        ends.repartition("id"),
+        "io.gluelabeling.ScoreExtremes",
+        "extremes",
+        StructType(
+            [
+                StructField(name, kind)
+                for name, kind in (("id", LongType()), ("distance", DoubleType()), ("best", DoubleType()))
+            ]
+        ),
+        float(threshold),
+    )
 
 
 def _disputed_anchors(

@@ -1,7 +1,6 @@
 package io.gluelabeling;
 
 import java.util.Iterator;
-import java.util.NoSuchElementException;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -82,35 +81,19 @@ public final class RepeatedValues implements FlatMapFunction<Iterator<InternalRo
       }
     }
 
-    /** The values seen more than once, each written when asked for into one reused row. */
+    /** The values seen more than once. */
     Iterator<InternalRow> repeated() {
-      UnsafeRowWriter writer = new UnsafeRowWriter(1);
-      return new Iterator<InternalRow>() {
-        private int slot = nextRepeated(0);
-
+      return new SlotRows(1, states.length) {
         @Override
-        public boolean hasNext() {
-          return slot < states.length;
+        boolean chosen(int slot) {
+          return states[slot] == REPEATED;
         }
 
         @Override
-        public InternalRow next() {
-          if (!hasNext()) {
-            throw new NoSuchElementException();
-          }
-          writer.reset();
+        void write(UnsafeRowWriter writer, int slot) {
           writer.write(0, values[slot]);
-          slot = nextRepeated(slot + 1);
-          return writer.getRow();
         }
       };
-    }
-
-    private int nextRepeated(int from) {
-      while (from < states.length && states[from] != REPEATED) {
-        from++;
-      }
-      return from;
     }
   }
 }
