@@ -92,20 +92,23 @@ def reset_peak_rss(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
+def proc_kilobytes(text: str, field: str) -> int:
+    """The figure of a "<field>:   <n> kB" line of a /proc file (status, meminfo)."""
+    return next(int(line.split()[1]) for line in text.splitlines() if line.startswith(f"{field}:"))
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """VmHWM in MB, or None if the process has gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
-    kilobytes = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
-    return round(kilobytes / 1024, 1)
+    return round(proc_kilobytes(status, "VmHWM") / 1024, 1)
 
 
 def available_memory_mb() -> int:
     """MemAvailable: what the machine can give without swapping or killing a process."""
-    meminfo = Path("/proc/meminfo").read_text()
-    return next(int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemAvailable:")) // 1024
+    return proc_kilobytes(Path("/proc/meminfo").read_text(), "MemAvailable") // 1024
 
 
 def jvm_pid(spark: SparkSession) -> int:

@@ -131,10 +131,7 @@ def score_extremes(ends: DataFrame, threshold: float) -> DataFrame:
         "io.gluelabeling.ScoreExtremes",
         "extremes",
         StructType(
-            [
-                StructField(name, kind)
-                for name, kind in (("id", LongType()), ("distance", DoubleType()), ("best", DoubleType()))
-            ]
+            [StructField("id", LongType()), StructField("distance", DoubleType()), StructField("best", DoubleType())]
         ),
         float(threshold),
     )
