@@ -27,7 +27,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from glue_labeling.spark import driver_frame, sql_conf
+from glue_labeling.spark import driver_frame, driver_pandas
 
 DEFAULT_MAX_ITERATIONS = 30
 # Two longs an edge: 80 MB of Arrow at the limit, a few times that in numpy while it works.
@@ -47,14 +47,12 @@ def connected_components(
 
 
 def components_on_driver(edges: DataFrame) -> tuple[DataFrame, int]:
-    spark = edges.sparkSession
-    # toPandas through Arrow: columns, not a Python object per value.
-    with sql_conf(spark, "spark.sql.execution.arrow.pyspark.enabled", "true"):
-        pairs = edges.toPandas()
+    pairs = driver_pandas(edges)
     ids, components, rounds = linked_components(
         pairs["id_l"].to_numpy(dtype=np.int64), pairs["id_r"].to_numpy(dtype=np.int64)
     )
-    return driver_frame(spark, pd.DataFrame({"id": ids, "component": components}), COMPONENTS_SCHEMA), rounds
+    frame = pd.DataFrame({"id": ids, "component": components})
+    return driver_frame(edges.sparkSession, frame, COMPONENTS_SCHEMA), rounds
 
 
 def linked_components(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

@@ -47,6 +47,7 @@ from glue_labeling.pipeline.block import ColumnProfile, RuleCost
 from glue_labeling.pipeline.jvm import register_jvm_functions
 from glue_labeling.pipeline.normalize import comparison_column
 from glue_labeling.pipeline.score import jaro_winkler, pair_side, similarity_column
+from glue_labeling.spark import driver_pandas
 
 # Jaro-Winkler bounds of the "close" and "similar" levels (Splink's defaults for names).
 CLOSE = 0.92
@@ -315,11 +316,11 @@ def comparison_vectors(
         level.alias(name)
         for level, name in zip(observed_levels(column_count, columns_fixed_by_rule), names, strict=True)
     ]
-    rows = levels.select("rule", *observed).groupBy("rule", *names).count().collect()
+    vectors = driver_pandas(levels.select("rule", *observed).groupBy("rule", *names).count())
     return ComparisonVectors(
-        np.array([row["rule"] for row in rows], dtype=int),
-        np.array([[row[name] for name in names] for row in rows], dtype=int).reshape(len(rows), column_count),
-        np.array([row["count"] for row in rows], dtype=float),
+        vectors["rule"].to_numpy(dtype=int),
+        vectors[names].to_numpy(dtype=int).reshape(len(vectors), column_count),
+        vectors["count"].to_numpy(dtype=float),
     )
 
 
