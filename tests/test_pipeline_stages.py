@@ -59,6 +59,7 @@ from glue_labeling.pipeline.fellegi_sunter import (
     with_term_frequencies,
 )
 from glue_labeling.pipeline.jvm import register_jvm_functions
+from glue_labeling.pipeline.literals import column_in, double_array
 from glue_labeling.pipeline.load import (
     InputDataError,
     check_primary_key,
@@ -1385,3 +1386,29 @@ def test_sample_labeling_sets_asks_about_missed_pairs_as_groups(spark: SparkSess
     assert not {r[RECORD_ID] for r in excluded} & {100, 101}
     with pytest.raises(ValueError):
         SamplingConfig(missed_share=1.0)
+
+
+# ----------------------------------------------------------------------------------- literals
+
+
+def test_column_in_selects_what_isin_selects_over_the_whole_64_bit_range(spark: SparkSession) -> None:
+    extremes = [-(2**63), 2**63 - 1, -1, 0]
+    frame = spark.createDataFrame([(i,) for i in [*extremes, 5, 6, *range(100, 130)]], "id long")
+    wanted = [*extremes, 6, *range(100, 120), 999]
+
+    chosen = {r.id for r in frame.where(column_in("id", wanted)).collect()}
+
+    assert chosen == {r.id for r in frame.where(F.col("id").isin(wanted)).collect()}
+    assert chosen == {*extremes, 6, *range(100, 120)}
+    assert frame.where(column_in("id", [])).count() == 0
+    assert frame.where(~column_in("id", frozenset())).count() == frame.count()
+
+
+def test_double_array_holds_exactly_the_doubles_given(spark: SparkSession) -> None:
+    values = [1 / 3, -2.5, 0.0, 1e-300, 6.02e23, -math.log2(7 / 3), 5e-324]
+
+    (row,) = spark.range(1).select(double_array(values).alias("values")).collect()
+
+    assert row["values"] == values
+    with pytest.raises(ValueError, match="finite"):
+        double_array([1.0, math.inf])

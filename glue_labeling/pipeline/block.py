@@ -33,6 +33,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from glue_labeling.pipeline import RECORD_ID, SOURCE
+from glue_labeling.pipeline.literals import column_in
 from glue_labeling.pipeline.minhash import BAND_KEYS, MIN_BAND_WIDTH
 from glue_labeling.pipeline.normalize import comparison_column, numeric_column
 
@@ -442,5 +443,5 @@ def without_oversized(keyed: DataFrame, oversized: list[tuple[int, int]]) -> Dat
     columns = []
     for name in keyed.columns:
         giant = [key for rule, key in oversized if name == key_column(rule)]
-        columns.append(F.when(~F.col(name).isin(giant), F.col(name)).alias(name) if giant else F.col(name))
+        columns.append(F.when(~column_in(name, giant), F.col(name)).alias(name) if giant else F.col(name))
     return keyed.select(*columns)

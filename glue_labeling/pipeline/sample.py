@@ -37,6 +37,7 @@ from pyspark.sql.window import Window, WindowSpec
 
 from glue_labeling.pipeline.classify import RIVAL_SCORE, score_region, unsupervised_score
 from glue_labeling.pipeline.jvm import jvm_frame
+from glue_labeling.pipeline.literals import column_in
 from glue_labeling.spark import driver_frame
 
 MAX_ROWS_PER_SET = 50  # AWS: sets above 50 rows "may cause poor results or system failure"
@@ -88,7 +89,7 @@ def _ranked_anchors(
         scored.select(F.col("id_l").alias("id"), "match_score")
         .unionByName(scored.select(F.col("id_r").alias("id"), "match_score"))
         # A pair without a score says nothing of its records' distance or best.
-        .where(~F.col("id").isin(list(excluded)) & F.col("match_score").isNotNull())
+        .where(~column_in("id", excluded) & F.col("match_score").isNotNull())
     )
     per_record = (
         score_extremes(ends, threshold)
@@ -178,7 +179,7 @@ def _missed_anchors(missed: DataFrame, config: SamplingConfig, excluded: frozens
 
 def _without(pairs: DataFrame, excluded: frozenset[int]) -> DataFrame:
     """`pairs` less those with an excluded record."""
-    return pairs.where(~F.col("id_l").isin(list(excluded)) & ~F.col("id_r").isin(list(excluded)))
+    return pairs.where(~column_in("id_l", excluded) & ~column_in("id_r", excluded))
 
 
 def interleave(sources: list[list[int]], shares: list[float]) -> list[int]:
@@ -266,12 +267,12 @@ def sample_labeling_sets(
     # The anchors' pairs are picked out before each pair is turned both ways: a few hundred
     # anchors hold a few thousand of the millions of pairs (at 1M generated records, five times
     # side by side: the stage took 5.2-5.7 s against 5.4-5.9 s turning every pair).
-    near = pairs.where(F.col("id_l").isin(anchors) | F.col("id_r").isin(anchors))
+    near = pairs.where(column_in("id_l", anchors) | column_in("id_r", anchors))
     edges = near.select(F.col("id_l").alias("anchor"), F.col("id_r").alias("other"), "match_score").unionByName(
         near.select(F.col("id_r").alias("anchor"), F.col("id_l").alias("other"), "match_score")
     )
     rows = (
-        edges.where(F.col("anchor").isin(anchors))
+        edges.where(column_in("anchor", anchors))
         .withColumn(
             "rank",
             F.row_number().over(_neighbour_window()),
