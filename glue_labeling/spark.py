@@ -53,8 +53,18 @@ def local_spark_conf(settings: Settings) -> dict[str, str]:
         # collection each time the old generation filled its current size (11-12 a run at 1M
         # records, 3.7-4.2 s of pauses, against 2 and 2.0-2.1 s), and the class metadata's first
         # growth steps cost four more.
-        "spark.driver.extraJavaOptions": (
-            f"-XX:+UseParallelGC -Xms{settings.spark_driver_memory} -XX:MetaspaceSize=256m"
+        # The optimizing compiler (C2) waits for ten times the default calls and loop turns: each
+        # query's generated classes are new code, and a second 1M-record run in a warm JVM kept
+        # the compiler threads busy for 31 s of CPU beside the two task threads on two cores
+        # (-XX:+CITime); over two such runs the compilers took 56 s against 91-97 s. Side by side,
+        # alternating, a 100k then a 1M run in one JVM: 33.2 / 56.5 s and 29.2 / 53.7 s against
+        # 33.1 / 58.1 s and 31.3 / 55.2 s. Without C2 at all (C1 only) the 1M run took 98 s.
+        "spark.driver.extraJavaOptions": " ".join(
+            [
+                f"-XX:+UseParallelGC -Xms{settings.spark_driver_memory} -XX:MetaspaceSize=256m",
+                "-XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000",
+                "-XX:Tier4CompileThreshold=150000 -XX:Tier4BackEdgeThreshold=400000",
+            ]
         ),
         # Cached frames (the input, its normalized columns, the band keys) kept uncompressed:
         # building each string column's dictionary was 5% of the 1M run's executor time, and

@@ -124,3 +124,14 @@ def test_the_local_driver_heap_is_committed_whole_from_the_start(spark, base_set
     runtime = spark.sparkContext._jvm.java.lang.Runtime.getRuntime()
     gigabytes = int(base_settings.spark_driver_memory.removesuffix("g"))
     assert runtime.totalMemory() >= 0.9 * gigabytes * 1024**3
+
+
+def test_the_local_driver_compiles_only_hot_code_with_c2(spark) -> None:
+    """The raised C2 thresholds reach the JVM (local_spark_conf: generated classes are new code
+    every query, and compiling all of it competed with the tasks for two cores)."""
+    jvm = spark.sparkContext._jvm
+    hotspot = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
+        jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean")
+    )
+    assert hotspot.getVMOption("Tier4InvocationThreshold").getValue() == "50000"
+    assert hotspot.getVMOption("Tier4BackEdgeThreshold").getValue() == "400000"
