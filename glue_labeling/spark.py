@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from pyspark.sql.types import StructType
 
 
+# Generated classes kept (spark.sql.codegen.cache.maxEntries): a run generates a few hundred.
+GENERATED_CLASSES_KEPT = 5000
+
+
 def cached_jars(settings: Settings) -> list[str]:
     jars_dir = Path(settings.jars_dir)
     jars = sorted(str(jar) for jar in jars_dir.glob("*.jar"))
@@ -54,7 +58,8 @@ def local_spark_conf(settings: Settings) -> dict[str, str]:
         # records, 3.7-4.2 s of pauses, against 2 and 2.0-2.1 s), and the class metadata's first
         # growth steps cost four more.
         # The optimizing compiler (C2) waits for ten times the default calls and loop turns: each
-        # query's generated classes are new code, and a second 1M-record run in a warm JVM kept
+        # query's generated classes are new code (and were made again by the next run, as the
+        # cache of them below was too small), and a second 1M-record run in a warm JVM kept
         # the compiler threads busy for 31 s of CPU beside the two task threads on two cores
         # (-XX:+CITime); over two such runs the compilers took 56 s against 91-97 s. Side by side,
         # alternating, a 100k then a 1M run in one JVM: 33.2 / 56.5 s and 29.2 / 53.7 s against
@@ -66,6 +71,15 @@ def local_spark_conf(settings: Settings) -> dict[str, str]:
                 "-XX:Tier4CompileThreshold=150000 -XX:Tier4BackEdgeThreshold=400000",
             ]
         ),
+        # Every class Spark generates for a query is kept for the next query that generates the
+        # same code, where Spark keeps 100: a run generates over 200 (234 for 100k generated
+        # records), so with 100 a second run compiled them all again, and the JIT compiled that
+        # new code again beside the tasks. 1M records twice in one JVM: the second run 44.7 and
+        # 44.8 s against 54.1 and 53.2 s (the first 63.5 and 62.3 s against 67.1 and 64.5 s). A
+        # 1M run after a 100k run, the scale benchmark's order: 51.1 and 49.1 s against 53.2 and
+        # 52.7 s (59 classes compiled instead of 218: those whose constants or columns differ
+        # with the data).
+        "spark.sql.codegen.cache.maxEntries": str(GENERATED_CLASSES_KEPT),
         # Cached frames (the input, its normalized columns, the band keys) kept uncompressed:
         # building each string column's dictionary was 5% of the 1M run's executor time, and
         # the load and profile stages took 6.7-8.1 s and 5.4-6.2 s against 9.0-10.9 s and 7.3-7.7 s

@@ -45,6 +45,8 @@ from glue_labeling.pipeline.block import (
 from glue_labeling.pipeline.cluster import LOCAL_EDGES_MAX, connected_components, linked_components
 from glue_labeling.pipeline.compare import compared_candidates
 from glue_labeling.pipeline.fellegi_sunter import (
+    CLOSE,
+    SIMILAR,
     ComparisonVectors,
     FellegiSunterModel,
     comparison_vectors,
@@ -576,6 +578,24 @@ def test_compared_candidates_carry_the_left_record_s_columns_and_compare_by_jaro
         "id_l long, id_r long, rule int, _gl_lvl0 byte, _gl_lvl1 byte, _gl_lvl2 byte, _gl_tf1_l double",
     )
     assert_df_equality(compared, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_compared_candidates_level_every_kind_of_text_as_rapidfuzz_s_jaro_winkler(spark: SparkSession) -> None:
+    # Texts of up to 64 characters below U+0100 ("é", "ü") are matched bit-parallel; "ł" and
+    # longer texts take the plain loop. Both must give rapidfuzz's figure, inside a block.
+    rng = random.Random(11)
+    texts = ["".join(rng.choice("abcde") for _ in range(rng.randint(1, 9))) for _ in range(24)]
+    texts += ["".join(rng.choice("abcde éü") for _ in range(rng.randint(1, 9))) for _ in range(12)]
+    texts += ["łódź", "lodz", "a" * 70 + "b", "a" * 69 + "bc", "martha", "marhta", "dwayne", "duane"]
+    records = spark.createDataFrame([(i, 0, "all", text, None) for i, text in enumerate(texts)], BLOCKED_SCHEMA)
+    compared = compared_candidates(records, [ExactRule("exact:everyone", (0,))], [], 3, (), False, rows=len(texts))
+
+    def level(left: str, right: str) -> int:
+        similarity = JaroWinkler.normalized_similarity(left, right)
+        return 3 if left == right else 2 if similarity >= CLOSE else 1 if similarity >= SIMILAR else 0
+
+    levels = {(row.id_l, row.id_r): row._gl_lvl1 for row in compared.collect()}
+    assert levels == {(i, j): level(texts[i], texts[j]) for i, j in itertools.combinations(range(len(texts)), 2)}
 
 
 def test_block_pairs_pair_only_equal_keys_when_block_numbers_collide(spark: SparkSession) -> None:

@@ -135,3 +135,24 @@ def test_the_local_driver_compiles_only_hot_code_with_c2(spark) -> None:
     )
     assert hotspot.getVMOption("Tier4InvocationThreshold").getValue() == "50000"
     assert hotspot.getVMOption("Tier4BackEdgeThreshold").getValue() == "400000"
+
+
+def test_the_local_session_keeps_the_classes_it_generated(spark) -> None:
+    """A query generated 110 queries ago is not compiled again (local_spark_conf: a run generates
+    more classes than Spark's default 100 kept, and each one compiled again is new code for the
+    JIT as well)."""
+    compilations = spark.sparkContext._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
+    numbers = spark.range(2)
+
+    def generate(factor: int) -> None:
+        # An int literal is written into the code. Making the plan's RDD compiles its one
+        # generated class, without running a job.
+        numbers.select(F.col("id") * factor)._jdf.queryExecution().toRdd()
+
+    for factor in range(110):
+        generate(factor)
+    compiled = compilations.getCount()
+    generate(0)
+    assert compilations.getCount() == compiled
+    generate(110)  # a query never seen is compiled: the count does move
+    assert compilations.getCount() == compiled + 1
