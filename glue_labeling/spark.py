@@ -12,6 +12,7 @@ spark-submit command lines from `local_spark_conf`, starts without it.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import os
 import sys
 from collections.abc import Iterator
@@ -38,6 +39,22 @@ def cached_jars(settings: Settings) -> list[str]:
             f"No Delta jars in {jars_dir}: run scripts/setup.sh once (it fetches them from Maven Central)"
         )
     return jars
+
+
+def class_archive(settings: Settings) -> Path:
+    """The class-data-sharing archive of the installed Spark's classes, which
+    scripts/build_class_archive.py builds once at set-up and local JVMs start from."""
+    return Path(settings.jars_dir) / f"spark-{importlib.metadata.version('pyspark')}-classes.jsa"
+
+
+def class_archive_options(settings: Settings) -> list[str]:
+    """The JVM options that map the archive's classes, if set-up built it. HotSpot's warnings go
+    to stderr, not stdout (where the CLI writes JSON): a JVM the archive does not fit (another
+    JDK) says so and starts without it."""
+    archive = class_archive(settings)
+    if not archive.exists():
+        return []
+    return [f"-XX:SharedArchiveFile={archive}", "-Xlog:disable", "-Xlog:all=warning:stderr"]
 
 
 def local_spark_conf(settings: Settings) -> dict[str, str]:
@@ -69,6 +86,7 @@ def local_spark_conf(settings: Settings) -> dict[str, str]:
                 f"-XX:+UseParallelGC -Xms{settings.spark_driver_memory} -XX:MetaspaceSize=256m",
                 "-XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000",
                 "-XX:Tier4CompileThreshold=150000 -XX:Tier4BackEdgeThreshold=400000",
+                *class_archive_options(settings),
             ]
         ),
         # Every class Spark generates for a query is kept for the next query that generates the
@@ -125,12 +143,18 @@ def get_or_create_session(settings: Settings | None = None, app_name: str = "glu
 
     if configured_by_launcher():
         return SparkSession.builder.getOrCreate()
-    settings = settings or load_settings()
+    return local_session(local_spark_conf(settings or load_settings()), app_name)
+
+
+def local_session(conf: dict[str, str], app_name: str) -> SparkSession:
+    """A session whose JVM this process starts, configured by `conf` (local_spark_conf)."""
+    from pyspark.sql import SparkSession
+
     # Python workers must run this interpreter (the venv with numpy and pandas),
     # not whatever `python3` is first on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
-    for key, value in local_spark_conf(settings).items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")

@@ -6,7 +6,9 @@
 #     Maven Central into .cache/jars, which Spark then loads as local files: nothing is
 #     downloaded at run or test time;
 #   * glue-labeling's own JVM functions (normalization, MinHash band keys, similarities) compiled
-#     into the same directory (build_jvm.sh).
+#     into the same directory (build_jvm.sh);
+#   * there too, an archive of the classes a local Spark JVM loads, which local JVMs then start
+#     from (build_class_archive.py: one labeling-set run on 2,000 generated records).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +35,5 @@ if [ ! -f "$jar_stamp" ] || [ scripts/jvm/pom.xml -nt "$jar_stamp" ]; then
   touch "$jar_stamp"
 fi
 bash scripts/build_jvm.sh .venv "$jars"
+.venv/bin/python scripts/build_class_archive.py
 echo "setup: ready ($(ls "$jars"/*.jar | wc -l) jars in $jars)" >&2

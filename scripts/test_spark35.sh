@@ -3,7 +3,8 @@
 #   * .venv-spark35 with the package (editable) and its test extras, pyspark and delta-spark held
 #     at the 3.5 line by scripts/spark35-constraints.txt;
 #   * the Delta 3.3 / hadoop-aws 3.3.4 jars fetched once into .cache/jars-spark35
-#     (scripts/jvm/pom-spark35.xml) and handed to Spark through GLUE_LABELING_JARS_DIR;
+#     (scripts/jvm/pom-spark35.xml) and handed to Spark through GLUE_LABELING_JARS_DIR, with the
+#     archive of Spark 3.5's classes (build_class_archive.py);
 #   * pytest on every test that uses the SparkSession (marker `spark`, set in tests/conftest.py).
 # Quick no-op set-up after the first run. Extra arguments go to pytest, e.g. `-m "spark and not slow"`.
 set -euo pipefail
@@ -34,7 +35,8 @@ if [ ! -f "$jar_stamp" ] || [ scripts/jvm/pom-spark35.xml -nt "$jar_stamp" ]; th
   touch "$jar_stamp"
 fi
 bash scripts/build_jvm.sh "$venv" "$jars"
+export GLUE_LABELING_JARS_DIR="$PWD/$jars"
+"$venv/bin/python" scripts/build_class_archive.py
 
 "$venv/bin/python" -c 'from importlib.metadata import version as v; print("test_spark35: pyspark", v("pyspark"), "delta-spark", v("delta-spark"))' >&2
-export GLUE_LABELING_JARS_DIR="$PWD/$jars"
 exec "$venv/bin/pytest" -m spark "$@"

@@ -4,6 +4,8 @@ reached by both boto3 and Spark's S3A."""
 from __future__ import annotations
 
 import dataclasses
+import re
+import subprocess
 import uuid
 
 import pytest
@@ -12,7 +14,8 @@ from pyspark.sql import functions as F
 
 from glue_labeling.contract import ConcurrentRunsExceededException
 from glue_labeling.ledger import TaskRunLedger, utc_now
-from glue_labeling.spark import release_checkpoint
+from glue_labeling.settings import Settings
+from glue_labeling.spark import class_archive, release_checkpoint
 
 
 def _bucket(s3) -> str:
@@ -156,3 +159,16 @@ def test_the_local_session_keeps_the_classes_it_generated(spark) -> None:
     assert compilations.getCount() == compiled
     generate(110)  # a query never seen is compiled: the count does move
     assert compilations.getCount() == compiled + 1
+
+
+def test_the_local_driver_maps_spark_s_classes_from_the_archive_setup_built(spark, base_settings: Settings) -> None:
+    """scripts/setup.sh built the class-data-sharing archive, and the session's JVM started from
+    it: HotSpot's counters (jcmd) show thousands of classes loaded from shared archives, where
+    the JDK's own archive alone gives about 1,200."""
+    assert class_archive(base_settings).exists()
+    pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    counters = subprocess.run(
+        ["jcmd", str(pid), "PerfCounter.print"], capture_output=True, text=True, check=True
+    ).stdout
+    shared = int(re.search(r"^java\.cls\.sharedLoadedClasses=(\d+)$", counters, re.MULTILINE).group(1))
+    assert shared > 5000
