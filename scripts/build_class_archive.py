@@ -1,10 +1,11 @@
 """Builds the class-data-sharing archive local Spark JVMs start from (scripts/setup.sh runs it).
 
 A local Spark JVM loads and verifies some ten thousand classes before it does any work. HotSpot's
-class-data sharing maps them from an archive instead: with one, a cold process started its
-session in 2.6-2.8 s against 4.5-5.0 s and read a table's metadata in 0.7 s against 1.7-1.8 s
-(three pairs, alternating). Every local JVM starts cold: the test suite's session, the demo's,
-and each run the local launcher starts with spark-submit.
+class-data sharing maps them from an archive instead: with this one, a cold process at 100k
+generated records started its session in 2.2-2.3 s against 4.1-4.2 s, read the table's metadata
+in 0.6-0.7 s against 1.4 s and ran the job in 24.1-25.1 s against 25.8-26.0 s (two pairs,
+alternating). Every local JVM starts cold: the test suite's session, the demo's, and each run
+the local launcher starts with spark-submit.
 
 The archive holds the classes one labeling-set run loads: a JVM started with
 -XX:ArchiveClassesAtExit runs the job on 2,000 generated records and writes it when it exits.
