@@ -130,8 +130,8 @@ def test_the_local_driver_heap_is_committed_whole_from_the_start(spark, base_set
 
 
 def test_the_local_driver_compiles_only_hot_code_with_c2(spark) -> None:
-    """The raised C2 thresholds reach the JVM (local_spark_conf: generated classes are new code
-    every query, and compiling all of it competed with the tasks for two cores)."""
+    """The raised C2 thresholds reach the JVM (local_spark_conf: the classes a query generates
+    are new code to the JIT, and compiling all of it competed with the tasks for two cores)."""
     jvm = spark.sparkContext._jvm
     hotspot = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
         jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean")
