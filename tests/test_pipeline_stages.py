@@ -60,7 +60,7 @@ from glue_labeling.pipeline.fellegi_sunter import (
     with_levels,
     with_term_frequencies,
 )
-from glue_labeling.pipeline.jvm import register_jvm_functions
+from glue_labeling.pipeline.jvm import first_partitions, register_jvm_functions
 from glue_labeling.pipeline.literals import column_in, double_array
 from glue_labeling.pipeline.load import (
     InputDataError,
@@ -613,6 +613,35 @@ def test_block_pairs_pair_only_equal_keys_when_block_numbers_collide(spark: Spar
     )
 
 
+def test_first_partitions_computes_no_other_partition(spark: SparkSession) -> None:
+    # Four partitions of ten ids; computing a row of the last two fails.
+    guarded = spark.range(0, 40, 1, 4).select(
+        F.when(F.spark_partition_id() >= 2, F.raise_error(F.lit("computed"))).otherwise(F.col("id")).alias("id")
+    )
+    assert sorted(r.id for r in first_partitions(guarded, 0.5).collect()) == list(range(20))
+    assert first_partitions(guarded, 0.3).count() == 20  # rounded up to whole partitions
+    assert first_partitions(guarded, 1.0) is guarded
+
+
+def test_block_pairs_read_no_partition_whose_pairs_no_one_asks_for(spark: SparkSession) -> None:
+    # Two blocks, in the two partitions of the shuffle by block number (Spark's Murmur3 hash);
+    # reading a row of the second block fails.
+    numbers = spark.range(50).select("id", F.pmod(F.hash("id"), F.lit(2)).alias("partition")).collect()
+    first, second = (next(r.id for r in numbers if r.partition == p) for p in (0, 1))
+    rows = [(first, 1, "ann"), (first, 2, "ann"), (second, 3, "bob"), (second, 4, "bob")]
+    members = (
+        spark.createDataFrame(
+            [(block, 0, block, record, 0, block, name) for block, record, name in rows],
+            f"block long, rule int, key long, {RECORD_ID} long, {SOURCE} int, _gl_k0 long, _gl_n0 string",
+        )
+        .repartition(2, "block")
+        .withColumn("_gl_n0", F.when(F.col("block") == second, F.raise_error(F.lit("read"))).otherwise(F.col("_gl_n0")))
+        .sortWithinPartitions("block")
+    )
+    pairs = compare.block_pairs(members, 1, 1, (), linkage=False)
+    assert [(r.id_l, r.id_r) for r in first_partitions(pairs, 0.5).collect()] == [(1, 2)]
+
+
 def test_shared_blocks_are_the_block_numbers_of_two_or_more_entries_once_each(spark: SparkSession) -> None:
     # 100,000 blocks, so each partition's table grows several times; every seventh has a
     # second entry and every 700th a third; negative numbers and zero are block numbers too.
@@ -968,6 +997,38 @@ def test_score_unsupervised_separates_duplicates_from_strangers(spark: SparkSess
     described = model.describe(["given", "surname", "dob"], ["exact:given"])
     assert set(described["match_weights"]) == {"given", "surname", "dob"}
     assert described["prior_per_rule"] == {"exact:given": pytest.approx(model.prior, abs=1e-6)}
+
+
+def test_score_unsupervised_fits_on_the_pairs_of_the_first_partitions_and_scores_all(spark: SparkSession) -> None:
+    records = spark.createDataFrame(
+        [(i, 0, f"given{i % 30}", f"surname{i % 45}", f"dob{i % 20}") for i in range(90)],
+        f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string, _gl_n1 string, _gl_n2 string",
+    ).cache()
+    profiles = [_profile(0, "given", 30), _profile(1, "surname", 45), _profile(2, "dob", 20)]
+    costs = {i: RuleCost(i, 90, 90, 3, 0, 0, 90, 0) for i in range(3)}
+    pairs = spark.createDataFrame(
+        [(i, j, 0) for i in range(90) for j in range(i + 1, 90) if (j - i) % 15 == 0], PAIR_SCHEMA
+    )
+    levels = pair_levels(with_both_records(pairs, records, ("_gl_n0", "_gl_n1", "_gl_n2")), 3)
+    levels = levels.repartition(4, "id_l").localCheckpoint()
+    first_half = levels.where(F.spark_partition_id() < 2).localCheckpoint()
+    scored, sampled = score_unsupervised(levels, records, profiles, costs, {}, linkage=False, em_share=0.5)
+    _, alone = score_unsupervised(first_half, records, profiles, costs, {}, linkage=False)
+    assert 0 < first_half.count() < levels.count()
+    assert sampled.prior == alone.prior and np.array_equal(sampled.m, alone.m)
+    assert scored.count() == levels.count()
+
+
+def test_score_unsupervised_of_no_candidate_pairs_says_so(spark: SparkSession) -> None:
+    records = spark.createDataFrame(
+        [(1, 0, "a", "b", "c")], f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string, _gl_n1 string, _gl_n2 string"
+    )
+    profiles = [_profile(0, "given", 1), _profile(1, "surname", 1), _profile(2, "dob", 1)]
+    levels = pair_levels(
+        with_both_records(spark.createDataFrame([], PAIR_SCHEMA), records, ("_gl_n0", "_gl_n1", "_gl_n2")), 3
+    )
+    with pytest.raises(InputDataError, match="no candidate pairs"):
+        score_unsupervised(levels, records, profiles, {}, {}, linkage=False)
 
 
 # ------------------------------------------------------------------------------------ cluster

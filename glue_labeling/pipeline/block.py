@@ -245,6 +245,11 @@ class BlockingPlan:
             if isinstance(rule, ExactRule) and len(rule.columns) == 1
         }
 
+    def expected_pairs(self) -> int:
+        """The candidate pairs the kept rules were measured to make, a pair that several rules
+        find counted under each (so more than blocking keeps, which counts it once)."""
+        return sum(cost.pairs_capped for _rule, cost, kept in self.considered if kept)
+
     def oversized_keys(self) -> list[tuple[int, int]]:
         return [(block.rule, block.key) for block in self.oversized]
 

@@ -17,6 +17,9 @@ do); the pair's match weight is the prior log-odds plus the sum of log2(m/u) ove
     in an email block agree on the names; with one u for all pairs, those agreements look
     like evidence, and at 1M generated records EM called 94% of the candidates matches (the
     email rule's 3.5M non-matches became the "match" class).
+  * Where blocking expects more than EM_SAMPLE_PAIRS candidate pairs, EM is fitted on those of
+    a share of the blocks (em_sample_share): the pairs are not kept but compared again when
+    they are scored, so a fit on all of them would compare every pair twice.
   * A pair is scored as EM saw it: with the prior and u of the rule that found it. Scored with
     the overall prior and the sampled u instead, two strangers at one address weighed every
     correlated address column (street, suburb, postcode, state) as separate evidence, and the
@@ -43,8 +46,9 @@ from pyspark.sql import functions as F
 
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import ColumnProfile, RuleCost
-from glue_labeling.pipeline.jvm import register_jvm_functions
+from glue_labeling.pipeline.jvm import first_partitions, register_jvm_functions
 from glue_labeling.pipeline.literals import double_array
+from glue_labeling.pipeline.load import InputDataError
 from glue_labeling.pipeline.normalize import comparison_column
 from glue_labeling.pipeline.score import jaro_winkler, pair_side, similarity_column
 from glue_labeling.spark import driver_pandas
@@ -65,6 +69,9 @@ SKEW_FOR_TERM_FREQUENCY = 10.0
 RANDOM_SAMPLE_RECORDS = 600
 RANDOM_SAMPLE_SEED = 7
 _PROBABILITY_FLOOR = 1e-6
+# The candidate pairs EM is fitted on, about: at 1M generated records (5.8M pairs, 16 partitions
+# of blocks), one partition's.
+EM_SAMPLE_PAIRS = 500_000
 
 
 def level_column(index: int) -> str:
@@ -419,6 +426,12 @@ def random_pairs(
     return pairs.withColumn("rule", F.lit(-1))
 
 
+def em_sample_share(expected_pairs: int) -> float:
+    """The share of the blocks whose candidate pairs EM is fitted on, when blocking expects
+    `expected_pairs` (block.BlockingPlan.expected_pairs)."""
+    return min(1.0, EM_SAMPLE_PAIRS / max(expected_pairs, 1))
+
+
 def fit(
     candidate_levels: DataFrame,
     random_levels: DataFrame,
@@ -427,8 +440,11 @@ def fit(
     exact_shares: dict[int, float],
     term_frequency: list[int],
 ) -> FellegiSunterModel:
+    vectors = comparison_vectors(candidate_levels, column_count, columns_fixed_by_rule)
+    if not vectors.counts.size:
+        raise InputDataError("blocking found no candidate pairs: there is nothing to ask about")
     u = u_probabilities(level_shares(random_levels, column_count), exact_shares)
-    fitted = fit_m_and_priors(comparison_vectors(candidate_levels, column_count, columns_fixed_by_rule), u)
+    fitted = fit_m_and_priors(vectors, u)
     return FellegiSunterModel(
         fitted.m,
         u,
@@ -458,13 +474,16 @@ def score_unsupervised(
     single_column_costs: dict[int, RuleCost],
     columns_fixed_by_rule: dict[int, tuple[int, ...]],
     linkage: bool,
+    em_share: float = 1.0,
 ) -> tuple[DataFrame, FellegiSunterModel]:
     """The candidate pairs' `levels` (compare.compared_candidates, with the left record's term
     frequencies of records_with_term_frequencies) with `match_score`, and the model fitted on
-    them. `columns_fixed_by_rule`: rule -> the columns its exact key makes agree."""
+    the pairs of the first `em_share` of their partitions (em_sample_share).
+    `columns_fixed_by_rule`: rule -> the columns its exact key makes agree."""
     column_count = len(profiles)
     frequent = term_frequency_columns(single_column_costs, profiles)
     sampled = pair_levels(random_pairs(records, column_count, linkage), column_count)
     exact_shares = {index: cost.agreement_share(linkage) for index, cost in single_column_costs.items()}
-    model = fit(levels, sampled, column_count, columns_fixed_by_rule, exact_shares, frequent)
+    fitted_on = first_partitions(levels, em_share)
+    model = fit(fitted_on, sampled, column_count, columns_fixed_by_rule, exact_shares, frequent)
     return model.with_match_score(levels, column_count), model

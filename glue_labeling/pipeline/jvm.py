@@ -8,6 +8,7 @@ session needs nothing but the jar on its classpath.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -53,3 +54,14 @@ def jvm_frame(frame: DataFrame, class_name: str, method: str, output: StructType
     rows = getattr(owner, method)(frame._jdf.queryExecution().toRdd(), *arguments)
     schema = spark._jsparkSession.parseDataType(output.json())
     return DataFrame(spark._jsparkSession.internalCreateDataFrame(rows, schema, False), spark)
+
+
+def first_partitions(frame: DataFrame, share: float) -> DataFrame:
+    """The rows of `frame`'s first partitions, about `share` of them (at least one; `frame`
+    itself at 1.0), computed without the others (Partitions.java). Partitions of a hash
+    partitioning are a random sample of its keys: of blocks, for the candidate pairs."""
+    partitions = frame._jdf.queryExecution().toRdd().getNumPartitions()
+    count = max(1, math.ceil(partitions * share))
+    if count >= partitions:
+        return frame
+    return jvm_frame(frame, "io.gluelabeling.Partitions", "first", frame.schema, count)

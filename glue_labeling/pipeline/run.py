@@ -43,6 +43,7 @@ from glue_labeling.pipeline.cluster import connected_components
 from glue_labeling.pipeline.compare import compared_candidates
 from glue_labeling.pipeline.fellegi_sunter import (
     FellegiSunterModel,
+    em_sample_share,
     records_with_term_frequencies,
     score_unsupervised,
 )
@@ -193,25 +194,38 @@ def block_and_score(
             linkage,
             rows,
             counted=records,  # the blocks are counted without the term frequencies' joins
-        ).localCheckpoint()
+        )
 
-    levels = report.stage(
-        "block",
-        block,
-        blocking_rules=lambda _: [rule.name for rule in plan.rules],
-        candidate_pairs_per_rule=lambda df: {
-            plan.rules[row.rule].name: row["count"] for row in df.groupBy("rule").count().collect()
-        },
-    )
-    candidate_total = sum(report.figures["candidate_pairs_per_rule"].values())
-    if candidate_total == 0:
-        raise InputDataError("blocking found no candidate pairs: there is nothing to ask about")
+    # The records are at their blocks; their pairs are made and compared by each job that reads
+    # `levels`: the model's fit on a share of the blocks, then the scores' checkpoint. Kept
+    # instead (a local checkpoint of 5.8M pairs' levels at 1M generated records, 1.3 GB), they
+    # were written once and read twice, and the young collections copied them for seconds.
+    levels = report.stage("block", block, blocking_rules=lambda _: [rule.name for rule in plan.rules])
     threshold = match_threshold(parameters.get("PrecisionRecallTradeoff", 0.5))
+
+    def checkpointed(pairs: DataFrame, *columns: str) -> DataFrame:
+        """Only these columns of `pairs`, checkpointed: clustering and sampling each read every
+        pair, and a local checkpoint keeps whole rows, so the levels or features a score was
+        made of would be read and the score made again on each read."""
+        # The score of a pair sums a term per compared column: with ten columns, seven of them
+        # term-frequency adjusted (1M generated records), whole-stage codegen made one method
+        # past the 8,000 bytes HotSpot compiles, and checkpointing the 5.8M scores ran
+        # interpreted: 24-26 s against 4.3-5.0 s with this limit, which sends a method that
+        # large to Spark's split, compiled projections instead (Spark's own advice on HotSpot).
+        with sql_conf(pairs.sparkSession, "spark.sql.codegen.hugeMethodLimit", str(HOTSPOT_HUGE_METHOD_LIMIT)):
+            return pairs.select("id_l", "id_r", "rule", "match_score", *columns).localCheckpoint()
 
     def score() -> tuple[DataFrame, dict[str, Any], PairClassifier | FellegiSunterModel]:
         unsupervised, model = score_unsupervised(
-            levels, records, profiles, plan.single_column_costs(), plan.columns_fixed_by_rule(), linkage
+            levels,
+            records,
+            profiles,
+            plan.single_column_costs(),
+            plan.columns_fixed_by_rule(),
+            linkage,
+            em_sample_share(plan.expected_pairs()),
         )
+        unsupervised = checkpointed(unsupervised)
         described = model.describe(compared, [rule.name for rule in plan.rules])
         if labels is None:
             return unsupervised, {"chosen": UNSUPERVISED, **described}, model
@@ -219,32 +233,21 @@ def block_and_score(
         if choice.chosen == UNSUPERVISED and not rival_opinions:
             return unsupervised, {**choice.describe(), **described}, model
         supervised, classifier = score_supervised(unsupervised, records, profiles, labels, choice.classifier_regions)
+        supervised = checkpointed(supervised, RIVAL_SCORE, CLASSIFIER_DECIDES)
+        release_checkpoint(unsupervised)  # 5.8M scores at 1M generated records, read no more
         if choice.chosen == UNSUPERVISED:
             return supervised, {**choice.describe(), **described}, model
         return supervised, {**choice.describe(), **classifier.describe(compared)}, classifier
 
-    def scored_pairs() -> tuple[DataFrame, dict[str, Any], PairClassifier | FellegiSunterModel]:
-        # Only the score goes on, checkpointed: clustering and sampling each read every pair, and
-        # a local checkpoint keeps whole rows (no column pruning), so reading the checkpointed
-        # levels or features would deserialize them all and recompute the score on each read.
-        scored, described, model = score()
-        # The score of a pair sums a term per compared column: with ten columns, seven of them
-        # term-frequency adjusted (1M generated records), whole-stage codegen made one method
-        # past the 8,000 bytes HotSpot compiles, and checkpointing the 5.8M scores ran
-        # interpreted: 24-26 s against 4.3-5.0 s with this limit, which sends a method that
-        # large to Spark's split, compiled projections instead (Spark's own advice on HotSpot).
-        with sql_conf(loaded.sparkSession, "spark.sql.codegen.hugeMethodLimit", str(HOTSPOT_HUGE_METHOD_LIMIT)):
-            rivalry = [c for c in scored.columns if c in (RIVAL_SCORE, CLASSIFIER_DECIDES)]
-            kept = ["id_l", "id_r", "rule", "match_score", *rivalry]
-            checkpointed = scored.select(*kept).localCheckpoint()
-        return checkpointed, described, model
-
     scored, _description, model = report.stage(
-        "score", scored_pairs, match_threshold=lambda _: threshold, model=lambda result: result[1]
+        "score",
+        score,
+        match_threshold=lambda _: threshold,
+        model=lambda result: result[1],
+        candidate_pairs_per_rule=lambda result: {
+            plan.rules[row.rule].name: row["count"] for row in result[0].groupBy("rule").count().collect()
+        },
     )
-    # Nothing reads the compared pairs again. At 1M generated records they held 1.3 GB of the
-    # 4 GB driver to the end of the run, and pushed the cached records out to disk.
-    release_checkpoint(levels)
     return ScoredCandidates(records, plan, scored, threshold, compared, model)
 
 

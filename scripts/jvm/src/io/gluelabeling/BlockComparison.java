@@ -88,6 +88,9 @@ public final class BlockComparison implements FlatMapFunction<Iterator<InternalR
     // texts[member * columns + column]: the member's text as a Java string, once converted.
     private String[] texts = new String[0];
     private InternalRow next;
+    // Whether `next` has been read: not before the first pair is asked for, so that a partition
+    // whose pairs no one asks for is neither read nor sorted (Partitions.first).
+    private boolean started;
     // The next pair (i, j) of the block to look at.
     private int i;
     private int j;
@@ -96,11 +99,14 @@ public final class BlockComparison implements FlatMapFunction<Iterator<InternalR
     Pairs(Iterator<InternalRow> input) {
       this.input = input;
       this.writer = new UnsafeRowWriter(3 + columns + carried);
-      this.next = readNext();
     }
 
     @Override
     public boolean hasNext() {
+      if (!started) {
+        next = readNext();
+        started = true;
+      }
       while (!pairReady) {
         if (!advance()) {
           if (next == null) {
