@@ -98,6 +98,12 @@ def local_spark_conf(settings: Settings) -> dict[str, str]:
         # 52.7 s (59 classes compiled instead of 218: those whose constants or columns differ
         # with the data).
         "spark.sql.codegen.cache.maxEntries": str(GENERATED_CLASSES_KEPT),
+        # PySpark 4 records the Python line of every DataFrame and Column call in the JVM, for
+        # error messages: five calls to the JVM around each, 19,544 in a 1M-record run. Without
+        # it, 1M generated records in one warm JVM, alternating: 58.9 and 58.9 s against 63.4 s;
+        # 100k: 19.5, 16.0 and 18.6 s against 22.6, 20.3 and 19.4 s. Spark 3.5 has no such
+        # setting and ignores it.
+        "spark.python.sql.dataFrameDebugging.enabled": "false",
         # Cached frames (the input, its normalized columns, the band keys) kept uncompressed:
         # building each string column's dictionary was 5% of the 1M run's executor time, and
         # the load and profile stages took 6.7-8.1 s and 5.4-6.2 s against 9.0-10.9 s and 7.3-7.7 s

@@ -161,6 +161,26 @@ def test_the_local_session_keeps_the_classes_it_generated(spark) -> None:
     assert compilations.getCount() == compiled + 1
 
 
+def test_the_local_session_builds_columns_without_recording_python_call_sites(
+    spark, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """local_spark_conf turns off PySpark 4's record of the Python line behind every Column and
+    DataFrame call, which cost five calls to the JVM each (Spark 3.5 makes none to begin with)."""
+    from py4j.clientserver import ClientServerConnection
+
+    def build() -> None:
+        F.col("a") + F.lit(1)  # three calls of PySpark's API: 27 calls to the JVM with the record
+
+    build()  # the first time, py4j looks up the classes too
+    sent = []
+    send = ClientServerConnection.send_command
+    monkeypatch.setattr(
+        ClientServerConnection, "send_command", lambda self, command: sent.append(1) or send(self, command)
+    )
+    build()
+    assert 0 < len(sent) <= 9
+
+
 def test_the_local_driver_maps_spark_s_classes_from_the_archive_setup_built(spark, base_settings: Settings) -> None:
     """scripts/setup.sh built the class-data-sharing archive, and the session's JVM started from
     it: HotSpot's counters (jcmd) show thousands of classes loaded from shared archives, where
