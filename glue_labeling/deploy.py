@@ -32,18 +32,23 @@ from glue_labeling.launchers.remote import RemoteLauncher
 from glue_labeling.ledger import LABELING_SET_GENERATION
 from glue_labeling.service import JOB_SCRIPTS
 from glue_labeling.settings import ENV_PREFIX, PROJECT_ROOT
+from glue_labeling.spark import JOB_SPARK_CONF
 
 # What the wheel is built from (pyproject.toml names README.md as the long description).
 WHEEL_SOURCES = ("pyproject.toml", "README.md", "glue_labeling")
 # Bundle folders, each uploaded from the project folder of the same name.
 BUNDLE_FOLDERS = ("jobs", "conf")
 GLUE_VERSIONS = ("5.0", "5.1", "6.0")
-# Delta for the Glue job: --datalake-formats puts Delta's jars on the classpath, and this --conf
-# value (Glue takes one --conf argument, so the second key rides in its value) turns on Delta's
-# SQL extension and catalog, as AWS's Delta Lake page for Glue shows.
-GLUE_DELTA_CONF = (
-    "spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension"
-    " --conf spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog"
+# The Glue job's Spark settings: --datalake-formats puts Delta's jars on the classpath, and this
+# --conf value (Glue takes one --conf argument, so the other keys ride in its value) turns on
+# Delta's SQL extension and catalog, as AWS's Delta Lake page for Glue shows, and sets what every
+# job session gets (spark.JOB_SPARK_CONF).
+GLUE_SPARK_CONF = " --conf ".join(
+    [
+        "spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        *[f"{key}={value}" for key, value in JOB_SPARK_CONF.items()],
+    ]
 )
 TARGETS: dict[str, tuple[str, type[RemoteLauncher]]] = {
     "emr": ("EMR on EC2", EmrStepLauncher),
@@ -165,7 +170,7 @@ def glue_job_definition(spec: GlueJobSpec, bundle: Bundle, default_arguments: Ma
             **default_arguments,
             "--job-language": "python",
             "--datalake-formats": "delta",
-            "--conf": GLUE_DELTA_CONF,
+            "--conf": GLUE_SPARK_CONF,
             "--additional-python-modules": bundle.wheel_uri,
             "--extra-jars": bundle.similarity_jar_uri,
         },

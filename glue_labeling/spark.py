@@ -30,6 +30,27 @@ if TYPE_CHECKING:
 # Generated classes kept (spark.sql.codegen.cache.maxEntries): a run generates a few hundred.
 GENERATED_CLASSES_KEPT = 5000
 
+# Settings of every session the jobs run in: the local one (local_spark_conf) and, through
+# spark-submit, those of the EMR, EMR Serverless and Glue launchers (a static setting cannot
+# be changed once the session exists).
+JOB_SPARK_CONF = {
+    # Every class Spark generates for a query is kept for the next query that generates the
+    # same code, where Spark keeps 100: a run generates over 200 (234 for 100k generated
+    # records), so with 100 a second run compiled them all again, and the JIT compiled that
+    # new code again beside the tasks. 1M records twice in one JVM: the second run 44.7 and
+    # 44.8 s against 54.1 and 53.2 s (the first 63.5 and 62.3 s against 67.1 and 64.5 s). A
+    # 1M run after a 100k run, the scale benchmark's order: 51.1 and 49.1 s against 53.2 and
+    # 52.7 s (59 classes compiled instead of 218: those whose constants or columns differ
+    # with the data).
+    "spark.sql.codegen.cache.maxEntries": str(GENERATED_CLASSES_KEPT),
+    # PySpark 4 records the Python line of every DataFrame and Column call in the JVM, for
+    # error messages: five calls to the JVM around each, 19,544 in a 1M-record run. Without
+    # it, 1M generated records in one warm JVM, alternating: 58.9 and 58.9 s against 63.4 s;
+    # 100k: 19.5, 16.0 and 18.6 s against 22.6, 20.3 and 19.4 s. Spark 3.5 has no such
+    # setting and ignores it.
+    "spark.python.sql.dataFrameDebugging.enabled": "false",
+}
+
 
 def cached_jars(settings: Settings) -> list[str]:
     jars_dir = Path(settings.jars_dir)
@@ -89,21 +110,7 @@ def local_spark_conf(settings: Settings) -> dict[str, str]:
                 *class_archive_options(settings),
             ]
         ),
-        # Every class Spark generates for a query is kept for the next query that generates the
-        # same code, where Spark keeps 100: a run generates over 200 (234 for 100k generated
-        # records), so with 100 a second run compiled them all again, and the JIT compiled that
-        # new code again beside the tasks. 1M records twice in one JVM: the second run 44.7 and
-        # 44.8 s against 54.1 and 53.2 s (the first 63.5 and 62.3 s against 67.1 and 64.5 s). A
-        # 1M run after a 100k run, the scale benchmark's order: 51.1 and 49.1 s against 53.2 and
-        # 52.7 s (59 classes compiled instead of 218: those whose constants or columns differ
-        # with the data).
-        "spark.sql.codegen.cache.maxEntries": str(GENERATED_CLASSES_KEPT),
-        # PySpark 4 records the Python line of every DataFrame and Column call in the JVM, for
-        # error messages: five calls to the JVM around each, 19,544 in a 1M-record run. Without
-        # it, 1M generated records in one warm JVM, alternating: 58.9 and 58.9 s against 63.4 s;
-        # 100k: 19.5, 16.0 and 18.6 s against 22.6, 20.3 and 19.4 s. Spark 3.5 has no such
-        # setting and ignores it.
-        "spark.python.sql.dataFrameDebugging.enabled": "false",
+        **JOB_SPARK_CONF,
         # Cached frames (the input, its normalized columns, the band keys) kept uncompressed:
         # building each string column's dictionary was 5% of the 1M run's executor time, and
         # the load and profile stages took 6.7-8.1 s and 5.4-6.2 s against 9.0-10.9 s and 7.3-7.7 s

@@ -21,7 +21,7 @@ from conftest import S3_ACCESS_KEY, S3_SECRET_KEY
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from glue_labeling.deploy import (
-    GLUE_DELTA_CONF,
+    GLUE_SPARK_CONF,
     PLACEHOLDERS,
     TARGETS,
     Bundle,
@@ -37,6 +37,7 @@ from glue_labeling.deploy import (
 from glue_labeling.launcher import launcher_for
 from glue_labeling.launchers.emr import SIMILARITY_JAR
 from glue_labeling.settings import ENV_PREFIX, PROJECT_ROOT, load_settings
+from glue_labeling.spark import JOB_SPARK_CONF
 
 REGION = "us-east-1"
 BUNDLE_URI = "s3://deploys/glue-labeling/bundle"
@@ -123,9 +124,16 @@ def test_the_glue_job_runs_the_bundles_script_with_delta_and_the_wheel(bundle: B
     assert job["DefaultArguments"] == {
         "--job-language": "python",
         "--datalake-formats": "delta",
-        "--conf": GLUE_DELTA_CONF,
+        "--conf": GLUE_SPARK_CONF,
         "--additional-python-modules": bundle.wheel_uri,
         "--extra-jars": f"{BUNDLE_URI}/jars/glue-labeling-similarity.jar",
+    }
+    # Glue takes one --conf: the other settings ride in its value, as spark-submit reads it.
+    conf = dict(setting.split("=", 1) for setting in job["DefaultArguments"]["--conf"].split(" --conf "))
+    assert conf == {
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        **JOB_SPARK_CONF,
     }
 
 
@@ -171,7 +179,7 @@ def test_a_second_deploy_updates_the_glue_job_and_keeps_the_operators_arguments(
     assert job["DefaultArguments"] == {
         "--job-language": "python",
         "--datalake-formats": "delta",
-        "--conf": GLUE_DELTA_CONF,
+        "--conf": GLUE_SPARK_CONF,
         "--additional-python-modules": moved.wheel_uri,
         "--extra-jars": moved.similarity_jar_uri,
         "--TempDir": "s3://deploys/tmp/",

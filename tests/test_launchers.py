@@ -37,6 +37,7 @@ from glue_labeling.launchers.remote import REMOTE_STATE_DIR, TASK_RUN_VIEWS, Rem
 from glue_labeling.ledger import RUNNING, utc_now
 from glue_labeling.service import GlueLabelingService
 from glue_labeling.settings import ENV_PREFIX, Settings, load_settings
+from glue_labeling.spark import JOB_SPARK_CONF
 
 REGION = "us-east-1"
 JOB = "labeling_set_generation.py"
@@ -299,6 +300,7 @@ def test_emr_start_adds_a_cluster_mode_spark_submit_step(tmp_path: Path) -> None
     driver = {k.removeprefix("spark.yarn.appMasterEnv."): v for k, v in conf.items() if "appMasterEnv" in k}
     executors = {k.removeprefix("spark.executorEnv."): v for k, v in conf.items() if "executorEnv" in k}
     assert driver == executors == REMOTE_VARIABLES
+    assert {key: conf[key] for key in JOB_SPARK_CONF} == JOB_SPARK_CONF
     assert not any("local-secret-key" in arg or "local-access-key" in arg for arg in args)
     assert launcher.is_alive(handle) is True  # moto runs the first step of a cluster at once
 
@@ -397,6 +399,7 @@ def test_emr_serverless_start_submits_a_spark_job_run(tmp_path: Path) -> None:
     driver = {k.removeprefix("spark.emr-serverless.driverEnv."): v for k, v in conf.items() if "driverEnv" in k}
     executors = {k.removeprefix("spark.executorEnv."): v for k, v in conf.items() if "executorEnv" in k}
     assert driver == executors == REMOTE_VARIABLES
+    assert {key: conf[key] for key in JOB_SPARK_CONF} == JOB_SPARK_CONF
     assert job_run["configurationOverrides"] == {
         "monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": "s3://labeling/logs/"}}
     }

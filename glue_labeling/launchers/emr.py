@@ -18,6 +18,7 @@ from typing import ClassVar
 
 from glue_labeling.launchers.remote import GONE, RemoteLauncher, job_options, log, remote_environment
 from glue_labeling.ledger import FAILED, RUNNING, STOPPED, SUCCEEDED
+from glue_labeling.spark import JOB_SPARK_CONF
 
 
 def job_script_uri(bundle_uri: str, job: str) -> str:
@@ -56,6 +57,8 @@ class EmrStepLauncher(RemoteLauncher):
         for variable, value in remote_environment(self._settings).items():
             args += ["--conf", f"spark.yarn.appMasterEnv.{variable}={value}"]
             args += ["--conf", f"spark.executorEnv.{variable}={value}"]
+        for key, value in JOB_SPARK_CONF.items():
+            args += ["--conf", f"{key}={value}"]
         return [*args, job_script_uri(self._settings.job_bundle_uri, job), *job_options(arguments)]
 
     def _submit(self, task_run_id: str, job: str, arguments: dict[str, str]) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from glue_labeling.launchers.emr import job_script_uri, similarity_jar_uri
 from glue_labeling.launchers.remote import RemoteLauncher, job_options, remote_environment
 from glue_labeling.ledger import FAILED, RUNNING, STOPPED, SUCCEEDED
 from glue_labeling.settings import Settings
+from glue_labeling.spark import JOB_SPARK_CONF
 
 # A backstop above any transform Timeout the reconciler enforces (default 48 hours): without it
 # EMR Serverless cancels a run after 12 hours, and 10080 (7 days) is the most it allows.
@@ -56,6 +57,7 @@ class EmrServerlessLauncher(RemoteLauncher):
                 raise ValueError(f"{variable}={value!r}: EMR Serverless needs a value without white space")
             options += [f"--conf spark.emr-serverless.driverEnv.{variable}={value}"]
             options += [f"--conf spark.executorEnv.{variable}={value}"]
+        options += [f"--conf {key}={value}" for key, value in JOB_SPARK_CONF.items()]
         return " ".join(options)
 
     def job_run_request(self, task_run_id: str, job: str, arguments: dict[str, str]) -> dict[str, Any]:
