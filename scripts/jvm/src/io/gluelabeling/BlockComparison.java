@@ -25,7 +25,7 @@ import org.apache.spark.unsafe.types.UTF8String;
  * two records. It works on Spark's internal rows (compare.py hands it the plan's RDD and makes a
  * DataFrame of what it returns): the Row API boxed every field of the 4.3M input rows and of the
  * 5.8M pairs of 1M records, and without it the comparison job took 9.7-9.9 s against
- * 10.9-11.0 s (its GC, 4-5 s either way, comes from the checkpoint that keeps the pairs). A
+ * 10.9-11.0 s (its GC, 4-5 s either way, came from the checkpoint that then kept the pairs). A
  * string is turned into a Java string only when a pair's two differ, once per record and block.
  */
 public final class BlockComparison implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
