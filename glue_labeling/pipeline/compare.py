@@ -69,7 +69,7 @@ def compared_candidates(
     # A multiple of the shuffle partitions (the task slots, locally): at 1M generated records
     # 11 partitions on two cores left one core idle for the last task's 1.5 s.
     slots = int(records.sparkSession.conf.get("spark.sql.shuffle.partitions") or 1)
-    partitions = slots * math.ceil(rows * len(rules) / ENTRIES_PER_PARTITION / slots)
+    partitions = slots * max(1, math.ceil(rows * len(rules) / ENTRIES_PER_PARTITION / slots))
     payload = (*keys, *compared, *carried)
     entries = numbered_entries(keyed, len(rules), payload)
     # Checkpointed: its size decides the join, which then reads it again.
