@@ -1017,6 +1017,12 @@ def test_score_unsupervised_fits_on_the_pairs_of_the_first_partitions_and_scores
     assert 0 < first_half.count() < levels.count()
     assert sampled.prior == alone.prior and np.array_equal(sampled.m, alone.m)
     assert scored.count() == levels.count()
+    # When the first partitions hold no pair, EM reads them all rather than find none.
+    last_half = levels.where(F.spark_partition_id() >= 2).localCheckpoint()
+    _, from_empty_sample = score_unsupervised(last_half, records, profiles, costs, {}, linkage=False, em_share=0.5)
+    _, from_all = score_unsupervised(last_half, records, profiles, costs, {}, linkage=False)
+    assert first_partitions(last_half, 0.5).count() == 0 < last_half.count()
+    assert from_empty_sample.prior == from_all.prior and np.array_equal(from_empty_sample.m, from_all.m)
 
 
 def test_score_unsupervised_of_no_candidate_pairs_says_so(spark: SparkSession) -> None:

@@ -432,15 +432,27 @@ def em_sample_share(expected_pairs: int) -> float:
     return min(1.0, EM_SAMPLE_PAIRS / max(expected_pairs, 1))
 
 
+def sampled_comparison_vectors(
+    levels: DataFrame, column_count: int, columns_fixed_by_rule: dict[int, tuple[int, ...]], share: float
+) -> ComparisonVectors:
+    """comparison_vectors of the pairs in the first `share` of `levels`' partitions, or of all
+    of them when those held none (blocking's estimate was far off, or the pairs all fell in
+    other blocks): no pair in the sample is not no pair at all."""
+    vectors = comparison_vectors(first_partitions(levels, share), column_count, columns_fixed_by_rule)
+    if vectors.counts.size or share >= 1.0:
+        return vectors
+    return comparison_vectors(levels, column_count, columns_fixed_by_rule)
+
+
 def fit(
-    candidate_levels: DataFrame,
+    vectors: ComparisonVectors,
     random_levels: DataFrame,
     column_count: int,
     columns_fixed_by_rule: dict[int, tuple[int, ...]],
     exact_shares: dict[int, float],
     term_frequency: list[int],
 ) -> FellegiSunterModel:
-    vectors = comparison_vectors(candidate_levels, column_count, columns_fixed_by_rule)
+    """The model fitted on the candidate pairs' `vectors`, with u from the `random_levels`."""
     if not vectors.counts.size:
         raise InputDataError("blocking found no candidate pairs: there is nothing to ask about")
     u = u_probabilities(level_shares(random_levels, column_count), exact_shares)
@@ -484,6 +496,6 @@ def score_unsupervised(
     frequent = term_frequency_columns(single_column_costs, profiles)
     sampled = pair_levels(random_pairs(records, column_count, linkage), column_count)
     exact_shares = {index: cost.agreement_share(linkage) for index, cost in single_column_costs.items()}
-    fitted_on = first_partitions(levels, em_share)
-    model = fit(fitted_on, sampled, column_count, columns_fixed_by_rule, exact_shares, frequent)
+    vectors = sampled_comparison_vectors(levels, column_count, columns_fixed_by_rule, em_share)
+    model = fit(vectors, sampled, column_count, columns_fixed_by_rule, exact_shares, frequent)
     return model.with_match_score(levels, column_count), model
