@@ -496,12 +496,12 @@ def _compared(records: DataFrame, linkage: bool = False, oversized: list[tuple[i
     return compared_candidates(records, COLUMN_RULES, oversized or [], 3, (), linkage, rows=records.count())
 
 
-@pytest.mark.parametrize("shared_blocks_broadcast", [True, False])
+@pytest.mark.parametrize("every_block_filtered_in", [False, True])
 def test_compared_candidates_dedup_each_pair_once_under_its_first_rule(
-    spark: SparkSession, monkeypatch: pytest.MonkeyPatch, shared_blocks_broadcast: bool
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch, every_block_filtered_in: bool
 ) -> None:
-    if not shared_blocks_broadcast:  # too many blocks of several records to send to every task
-        monkeypatch.setattr(compare, "SHARED_BLOCKS_BROADCAST_MAX", 0)
+    if every_block_filtered_in:  # as if the Bloom filter's false positives were every block of one record
+        monkeypatch.setattr(compare, "shared_blocks", lambda entries, partitions: entries.distinct())
     records = spark.createDataFrame(
         [
             # ids deliberately out of order so that id_l < id_r is the function's doing
@@ -598,19 +598,33 @@ def test_compared_candidates_level_every_kind_of_text_as_rapidfuzz_s_jaro_winkle
     assert levels == {(i, j): level(texts[i], texts[j]) for i, j in itertools.combinations(range(len(texts)), 2)}
 
 
-def test_block_pairs_pair_only_equal_keys_when_block_numbers_collide(spark: SparkSession) -> None:
-    # Two blocks of rule 0 (keys 100 and 200) that share the block number 7, as two hashes can.
-    members = spark.createDataFrame(
-        [
-            (7, 0, key, record, 0, key, name)
-            for record, key, name in [(1, 100, "ann"), (2, 100, "ann"), (3, 200, "bob"), (4, 200, "bob")]
-        ],
-        f"block long, rule int, key long, {RECORD_ID} long, {SOURCE} int, _gl_k0 long, _gl_n0 string",
+def _members(spark: SparkSession, rows: list[tuple[int, int, int | None, int | None, str]]) -> DataFrame:
+    """block_members of records (id, source, block number of rule 0, of rule 1, text), every
+    block of more than one record."""
+    numbered = spark.createDataFrame(
+        rows, f"{RECORD_ID} long, {SOURCE} int, _gl_b0 long, _gl_b1 long, _gl_n0 string"
     ).coalesce(1)
-    expected = spark.createDataFrame([(1, 2, 0, 3), (3, 4, 0, 3)], "id_l long, id_r long, rule int, _gl_lvl0 byte")
-    assert_df_equality(
-        compare.block_pairs(members, 1, 1, (), linkage=False), expected, ignore_row_order=True, ignore_nullable=True
+    shared = compare.shared_blocks(compare.block_number_entries(numbered, 2), partitions=1)
+    return compare.block_members(numbered, 2, ("_gl_n0",), (), shared)
+
+
+def test_block_pairs_pair_only_one_rule_s_records_when_block_numbers_collide(spark: SparkSession) -> None:
+    # A block of rule 0 and one of rule 1 that share the block number 7, as two hashes can.
+    members = _members(
+        spark, [(1, 0, 7, None, "ann"), (2, 0, 7, None, "ann"), (3, 0, None, 7, "bob"), (4, 0, None, 7, "bob")]
     )
+    expected = spark.createDataFrame([(1, 2, 0, 3), (3, 4, 1, 3)], "id_l long, id_r long, rule int, _gl_lvl0 byte")
+    assert_df_equality(
+        compare.block_pairs(members.sortWithinPartitions("block"), 2, 1, (), linkage=False),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+
+
+def test_block_members_are_the_records_of_blocks_of_more_than_one_record(spark: SparkSession) -> None:
+    members = _members(spark, [(1, 0, 7, 8, "ann"), (2, 0, 7, 9, "ann"), (3, 0, 6, 9, None), (4, 0, 5, None, "bob")])
+    assert sorted((r.block, r.rule) for r in members.collect()) == [(7, 0), (7, 0), (9, 1), (9, 1)]
 
 
 def test_first_partitions_computes_no_other_partition(spark: SparkSession) -> None:
@@ -628,17 +642,21 @@ def test_block_pairs_read_no_partition_whose_pairs_no_one_asks_for(spark: SparkS
     # reading a row of the second block fails.
     numbers = spark.range(50).select("id", F.pmod(F.hash("id"), F.lit(2)).alias("partition")).collect()
     first, second = (next(r.id for r in numbers if r.partition == p) for p in (0, 1))
-    rows = [(first, 1, "ann"), (first, 2, "ann"), (second, 3, "bob"), (second, 4, "bob")]
     members = (
-        spark.createDataFrame(
-            [(block, 0, block, record, 0, block, name) for block, record, name in rows],
-            f"block long, rule int, key long, {RECORD_ID} long, {SOURCE} int, _gl_k0 long, _gl_n0 string",
+        _members(
+            spark,
+            [
+                (1, 0, first, None, "ann"),
+                (2, 0, first, None, "ann"),
+                (3, 0, second, None, "bob"),
+                (4, 0, second, None, "bob"),
+            ],
         )
         .repartition(2, "block")
-        .withColumn("_gl_n0", F.when(F.col("block") == second, F.raise_error(F.lit("read"))).otherwise(F.col("_gl_n0")))
+        .withColumn("record", F.when(F.col("block") == second, F.raise_error(F.lit("read"))).otherwise(F.col("record")))
         .sortWithinPartitions("block")
     )
-    pairs = compare.block_pairs(members, 1, 1, (), linkage=False)
+    pairs = compare.block_pairs(members, 2, 1, (), linkage=False)
     assert [(r.id_l, r.id_r) for r in first_partitions(pairs, 0.5).collect()] == [(1, 2)]
 
 

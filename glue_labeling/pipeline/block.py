@@ -341,15 +341,15 @@ def block_sizes(keyed: DataFrame, rule_count: int) -> DataFrame:
     )
 
 
-def block_entries(keyed: DataFrame, rule_count: int, carried: tuple[str, ...] = ()) -> DataFrame:
-    """(id, source, rule, key, *carried): one row per record and rule that gives the record a key."""
+def block_entries(keyed: DataFrame, rule_count: int) -> DataFrame:
+    """(id, source, rule, key): one row per record and rule that gives the record a key."""
     entries = F.explode(
         F.array(*[F.struct(F.lit(i).alias("rule"), F.col(key_column(i)).alias("key")) for i in range(rule_count)])
     )
     return (
-        keyed.select(RECORD_ID, SOURCE, *carried, entries.alias("entry"))
+        keyed.select(RECORD_ID, SOURCE, entries.alias("entry"))
         .where(F.col("entry.key").isNotNull())
-        .select(RECORD_ID, SOURCE, "entry.rule", "entry.key", *carried)
+        .select(RECORD_ID, SOURCE, "entry.rule", "entry.key")
     )
 
 

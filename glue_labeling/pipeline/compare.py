@@ -5,13 +5,14 @@ gives them the same key, and a pair belongs to the first rule that finds it. The
 model (fellegi_sunter.py) reads each pair's comparison level per column, which needs both
 records' columns side by side. Both happen in one shuffle:
 
-  1. every block's records are counted exactly, and blocks of one record dropped (most keys of
-     a near-unique column or a MinHash band are held by one record);
-  2. each record goes, with its compared columns, its keys of every rule and the columns the
-     model carries (term frequencies), to the partition of each block it shares with another
-     record, the block's records next to one another;
+  1. every (rule, key) becomes a 64-bit block number, and the blocks of more than one record
+     are counted exactly and put in a Bloom filter (most keys of a near-unique column or a
+     MinHash band are held by one record);
+  2. each record goes, packed into one byte string with its compared columns, the columns the
+     model carries (term frequencies) and its block numbers the filter holds, to the partition
+     of each such block (BlockEntries.java), the block's records next to one another;
   3. there a JVM function (scripts/jvm/src, BlockComparison.java) makes the block's pairs, drops
-     those an earlier rule finds too (both records bring that rule's key), and compares each
+     those an earlier rule finds too (both records list that rule's block), and compares each
      pair's columns: the level of fellegi_sunter.comparison_level, from the same Jaro-Winkler.
 
 It replaced a self-join of the (rule, key) entries, a shuffle of the raw pairs to keep each
@@ -27,10 +28,10 @@ import math
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import ByteType, DoubleType, IntegerType, LongType, StructField, StructType
+from pyspark.sql.types import BinaryType, ByteType, DoubleType, IntegerType, LongType, StructField, StructType
 
 from glue_labeling.pipeline import RECORD_ID, SOURCE
-from glue_labeling.pipeline.block import BlockingRule, block_entries, key_column, with_rule_keys, without_oversized
+from glue_labeling.pipeline.block import BlockingRule, key_column, with_rule_keys, without_oversized
 from glue_labeling.pipeline.fellegi_sunter import CLOSE, SIMILAR, level_column
 from glue_labeling.pipeline.jvm import jvm_frame
 from glue_labeling.pipeline.normalize import comparison_column
@@ -38,10 +39,13 @@ from glue_labeling.pipeline.normalize import comparison_column
 # Block entries (record, rule) per partition of the comparison: a partition's records are
 # sorted by block before their pairs are made.
 ENTRIES_PER_PARTITION = 1_000_000
-# Up to this many blocks of more than one record (8 bytes each in the hash set) go to every
-# task; above, the records of every block are shuffled and joined to them. Of the 11M block
-# entries of 1M generated person records, 4.3M are in such blocks.
-SHARED_BLOCKS_BROADCAST_MAX = 10_000_000
+# The Bloom filter of the blocks of more than one record lets this share of the others through:
+# each costs a record shipped to a block where it is alone, which makes no pair. At 1M generated
+# person records: 1.6M blocks of more than one record, a 1.9 MB filter.
+SHARED_BLOCKS_FALSE_POSITIVES = 0.01
+MEMBERS_SCHEMA = StructType(
+    [StructField("block", LongType()), StructField("rule", IntegerType()), StructField("record", BinaryType())]
+)
 
 
 def compared_candidates(
@@ -62,40 +66,46 @@ def compared_candidates(
     `counted`: the same records without the `carried` columns, where adding them cost work (the
     term frequencies' joins): the blocks of more than one record are counted on it (at 1M
     generated records the count's first job took 1.3 s against 1.7-1.9 s with the joins)."""
-    compared = [comparison_column(i) for i in range(column_count)]
-    keys = [key_column(i) for i in range(len(rules))]
-    keyed = without_oversized(with_rule_keys(records, rules, (*compared, *carried)), oversized)
-    keys_only = keyed if counted is None else without_oversized(with_rule_keys(counted, rules), oversized)
+    compared = tuple(comparison_column(i) for i in range(column_count))
+    numbered = block_numbers(with_rule_keys(records, rules, (*compared, *carried)), oversized, len(rules))
+    numbers_only = numbered if counted is None else block_numbers(with_rule_keys(counted, rules), oversized, len(rules))
     # A multiple of the shuffle partitions (the task slots, locally): at 1M generated records
     # 11 partitions on two cores left one core idle for the last task's 1.5 s.
     slots = int(records.sparkSession.conf.get("spark.sql.shuffle.partitions") or 1)
     partitions = slots * max(1, math.ceil(rows * len(rules) / ENTRIES_PER_PARTITION / slots))
-    payload = (*keys, *compared, *carried)
-    entries = numbered_entries(keyed, len(rules), payload)
-    # Checkpointed: its size decides the join, which then reads it again.
-    shared = shared_blocks(numbered_entries(keys_only, len(rules)), partitions).localCheckpoint()
-    if shared.count() <= SHARED_BLOCKS_BROADCAST_MAX:
-        # The blocks of more than one record go to every task, and the others' records are
-        # dropped before they are shuffled (most records are alone in most of their blocks).
-        members = entries.join(F.broadcast(shared), "block", "left_semi").repartition(partitions, "block")
-    else:
-        members = entries.repartition(partitions, "block").join(
-            shared.repartition(partitions, "block"), "block", "left_semi"
-        )
-    # Partitioned by block, so a block's records are in one partition; sorted, so they are a run;
-    # in the columns' order BlockComparison reads. Sorted on the block's number alone: one long
-    # column is radix-sorted on its prefix, where (rule, key) compared every row of a rule (one
-    # sort prefix) in full, which was a quarter of the comparison's time at 1M records.
-    members = members.sortWithinPartitions("block").select("block", "rule", "key", RECORD_ID, SOURCE, *payload)
+    shared = shared_blocks(block_number_entries(numbers_only, len(rules)), partitions)
+    members = block_members(numbered, len(rules), compared, carried, shared)
+    # Partitioned by block, so a block's records are in one partition; sorted, so they are a run.
+    members = members.repartition(partitions, "block").sortWithinPartitions("block")
     return block_pairs(members, len(rules), column_count, carried, linkage)
 
 
-def numbered_entries(keyed: DataFrame, rule_count: int, payload: tuple[str, ...] = ()) -> DataFrame:
-    """block.block_entries with "block": one 64-bit number per (rule, key). A set of them is half
-    the size of (rule, key) pairs, and two blocks that happen to share one only let a record of
-    one record's block through, and put the two blocks' records in one run, where
-    BlockComparison pairs only equal (rule, key)."""
-    return block_entries(keyed, rule_count, payload).withColumn("block", F.xxhash64("rule", "key"))
+def block_column(rule: int) -> str:
+    """The column of a record's block number under the rule at this index."""
+    return f"_gl_b{rule}"
+
+
+def block_numbers(keyed: DataFrame, oversized: list[tuple[int, int]], rule_count: int) -> DataFrame:
+    """`keyed` (block.with_rule_keys) with each rule's key replaced by its block number, one
+    64-bit number per (rule, key), null where the rule gives the record no key or its block is
+    `oversized`: a set of numbers is half the size of (rule, key) pairs."""
+    keyed = without_oversized(keyed, oversized)
+    keys = {key_column(rule): rule for rule in range(rule_count)}
+    return keyed.select(
+        *[
+            F.when(F.col(name).isNotNull(), F.xxhash64(F.lit(keys[name]), name)).alias(block_column(keys[name]))
+            if name in keys
+            else F.col(name)
+            for name in keyed.columns
+        ]
+    )
+
+
+def block_number_entries(numbered: DataFrame, rule_count: int) -> DataFrame:
+    """(block): every block number of every record of `numbered` (block_numbers)."""
+    return numbered.select(
+        F.explode(F.array(*[block_column(rule) for rule in range(rule_count)])).alias("block")
+    ).where(F.col("block").isNotNull())
 
 
 def shared_blocks(entries: DataFrame, partitions: int) -> DataFrame:
@@ -111,12 +121,35 @@ def shared_blocks(entries: DataFrame, partitions: int) -> DataFrame:
     )
 
 
+def block_members(
+    numbered: DataFrame, rule_count: int, compared: tuple[str, ...], carried: tuple[str, ...], shared: DataFrame
+) -> DataFrame:
+    """MEMBERS_SCHEMA: each record of `numbered` (block_numbers) once per block of more than one
+    record it is in, as the `shared` block numbers' Bloom filter tells (BlockEntries.java)."""
+    spark = numbered.sparkSession
+    # Checkpointed: counted to size the filter, then read to fill it.
+    shared = shared.localCheckpoint()
+    bloom = shared._jdf.stat().bloomFilter("block", max(shared.count(), 1), SHARED_BLOCKS_FALSE_POSITIVES)
+    records = numbered.select(
+        RECORD_ID, SOURCE, *[block_column(rule) for rule in range(rule_count)], *compared, *carried
+    )
+    return jvm_frame(
+        records,
+        "io.gluelabeling.BlockEntries",
+        "entries",
+        MEMBERS_SCHEMA,
+        spark._jsc.broadcast(bloom),
+        rule_count,
+        len(compared),
+        len(carried),
+    )
+
+
 def block_pairs(
     members: DataFrame, rule_count: int, column_count: int, carried: tuple[str, ...], linkage: bool
 ) -> DataFrame:
-    """BlockComparison over `members`: (block, rule, key, RECORD_ID, SOURCE, the keys of every
-    rule, the compared columns, the `carried` columns), each block number's rows in one
-    partition and in a run. The pairs of each (rule, key) in it, as compared_candidates says."""
+    """BlockComparison over `members` (block_members), each block number's rows in one
+    partition and in a run. The pairs of each (rule, block) in it, as compared_candidates says."""
     output = StructType(
         [
             StructField("id_l", LongType()),

@@ -1,7 +1,6 @@
 package io.gluelabeling;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -9,24 +8,23 @@ import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeRowWriter;
-import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * Candidate pairs with their comparison levels, made inside each block (block.py and
- * fellegi_sunter.py describe both). The input is one row per record and blocking rule, every
- * row of a block number together and in a run: (block long, rule int, key long, id long, source
- * int, the record's keys of every rule as bigint columns, null where the record has none, its
- * compared columns as strings, its carried columns as doubles). Out: (id_l, id_r, rule, a level
- * byte per compared column, the left record's carried columns) for every pair of the block that
- * no earlier rule finds too, so each candidate pair comes out once, under the first rule that
- * finds it.
+ * fellegi_sunter.py describe both). The input is one row per record and block of more than one
+ * record (BlockEntries), every row of a block number together and in a run: (block long, rule
+ * int, record binary: PackedRecord). Out: (id_l, id_r, rule, a level byte per compared column,
+ * the left record's carried columns) for every pair of the block that no earlier rule finds
+ * too, so each candidate pair comes out once, under the first rule that finds it. Two records
+ * of one rule and block number are in one block: two keys whose 64-bit numbers collide would
+ * pair their records, at odds of about 2^-64 per pair of blocks.
  *
  * <p>Comparing where the block's records already are replaces a join of every pair back to its
  * two records. It works on Spark's internal rows (compare.py hands it the plan's RDD and makes a
  * DataFrame of what it returns): the Row API boxed every field of the 4.3M input rows and of the
  * 5.8M pairs of 1M records, and without it the comparison job took 9.7-9.9 s against
- * 10.9-11.0 s (its GC, 4-5 s either way, came from the checkpoint that then kept the pairs). A
- * string is turned into a Java string only when a pair's two differ, once per record and block.
+ * 10.9-11.0 s. A text is turned into a Java string only when a pair's two differ, once per
+ * record and block.
  */
 public final class BlockComparison implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
   private static final byte NULL_LEVEL = -1;
@@ -34,10 +32,7 @@ public final class BlockComparison implements FlatMapFunction<Iterator<InternalR
 
   private static final int BLOCK = 0;
   private static final int RULE = 1;
-  private static final int KEY = 2;
-  private static final int ID = 3;
-  private static final int SOURCE = 4;
-  private static final int KEYS = 5;
+  private static final int RECORD = 2;
 
   private final int rules;
   private final int columns;
@@ -84,9 +79,10 @@ public final class BlockComparison implements FlatMapFunction<Iterator<InternalR
     private final Iterator<InternalRow> input;
     private final JaroWinklerSimilarity jaroWinkler = new JaroWinklerSimilarity();
     private final UnsafeRowWriter writer;
-    private final List<InternalRow> block = new ArrayList<>();
-    // texts[member * columns + column]: the member's text as a Java string, once converted.
-    private String[] texts = new String[0];
+    // The block's members and the rule each entered it by.
+    private final List<PackedRecord> members = new ArrayList<>();
+    private final List<Integer> memberRules = new ArrayList<>();
+    // The row after the block, read but not yet in one; null at the partition's end.
     private InternalRow next;
     // Whether `next` has been read: not before the first pair is asked for, so that a partition
     // whose pairs no one asks for is neither read nor sorted (Partitions.first).
@@ -104,7 +100,7 @@ public final class BlockComparison implements FlatMapFunction<Iterator<InternalR
     @Override
     public boolean hasNext() {
       if (!started) {
-        next = readNext();
+        next = input.hasNext() ? input.next() : null;
         started = true;
       }
       while (!pairReady) {
@@ -127,24 +123,19 @@ public final class BlockComparison implements FlatMapFunction<Iterator<InternalR
       return writer.getRow();
     }
 
-    /** toRdd's rows may be one reused buffer: a row kept beyond the next read is copied. */
-    private InternalRow readNext() {
-      return input.hasNext() ? input.next().copy() : null;
-    }
-
-    /** The rows of one block number: one block, or (rarely) several whose numbers collide. */
+    /**
+     * The rows of one block number: one block, or several of different rules whose numbers
+     * collide. toRdd's rows may be one reused buffer, so each row's fields are read before the
+     * next row is (getBinary copies the record).
+     */
     private void readBlock() {
-      block.clear();
+      members.clear();
+      memberRules.clear();
       long number = next.getLong(BLOCK);
       while (next != null && next.getLong(BLOCK) == number) {
-        block.add(next);
-        next = readNext();
-      }
-      int cells = block.size() * columns;
-      if (texts.length < cells) {
-        texts = new String[Math.max(cells, 2 * texts.length)];
-      } else {
-        Arrays.fill(texts, 0, cells, null);
+        memberRules.add(next.getInt(RULE));
+        members.add(new PackedRecord(next.getBinary(RECORD), rules, columns));
+        next = input.hasNext() ? input.next() : null;
       }
       i = 0;
       j = 1;
@@ -152,7 +143,7 @@ public final class BlockComparison implements FlatMapFunction<Iterator<InternalR
 
     /** Moves (i, j) through the block to its next pair and writes it; false at the block's end. */
     private boolean advance() {
-      int size = block.size();
+      int size = members.size();
       while (i < size - 1) {
         int a = i;
         int b = j;
@@ -169,90 +160,69 @@ public final class BlockComparison implements FlatMapFunction<Iterator<InternalR
 
     /** Whether members a and b make a candidate pair of this rule, written if they do. */
     private boolean isPair(int a, int b) {
-      InternalRow first = block.get(a);
-      InternalRow second = block.get(b);
-      int rule = first.getInt(RULE);
-      if (second.getInt(RULE) != rule || second.getLong(KEY) != first.getLong(KEY)) {
-        return false; // another block whose number collides: not a pair
+      int rule = memberRules.get(a);
+      if (memberRules.get(b) != rule) {
+        return false; // a block of another rule whose number collides: not a pair
       }
+      PackedRecord first = members.get(a);
+      PackedRecord second = members.get(b);
       boolean firstLeft;
       if (linkage) {
-        int source = first.getInt(SOURCE);
-        if (source == second.getInt(SOURCE)) {
+        if (first.source == second.source) {
           return false;
         }
-        firstLeft = source == 0;
+        firstLeft = first.source == 0;
       } else {
-        firstLeft = first.getLong(ID) < second.getLong(ID);
+        firstLeft = first.id < second.id;
       }
-      int left = firstLeft ? a : b;
-      int right = firstLeft ? b : a;
-      if (foundEarlier(block.get(left), block.get(right), rule)) {
+      PackedRecord left = firstLeft ? first : second;
+      PackedRecord right = firstLeft ? second : first;
+      if (foundEarlier(left, right, rule)) {
         return false;
       }
       write(left, right, rule);
       return true;
     }
 
-    /** Whether a rule before `rule` gives both records the same key: it finds the pair. */
-    private boolean foundEarlier(InternalRow left, InternalRow right, int rule) {
+    /** Whether a rule before `rule` puts both records in one block: it finds the pair. */
+    private boolean foundEarlier(PackedRecord left, PackedRecord right, int rule) {
       for (int earlier = 0; earlier < rule; earlier++) {
-        int at = KEYS + earlier;
-        if (!left.isNullAt(at) && !right.isNullAt(at) && left.getLong(at) == right.getLong(at)) {
+        if (left.sharesBlock(right, earlier)) {
           return true;
         }
       }
       return false;
     }
 
-    private void write(int leftMember, int rightMember, int rule) {
-      InternalRow left = block.get(leftMember);
-      InternalRow right = block.get(rightMember);
+    private void write(PackedRecord left, PackedRecord right, int rule) {
       writer.reset();
       writer.zeroOutNullBytes();
-      writer.write(0, left.getLong(ID));
-      writer.write(1, right.getLong(ID));
+      writer.write(0, left.id);
+      writer.write(1, right.id);
       writer.write(2, rule);
       for (int c = 0; c < columns; c++) {
-        writer.write(3 + c, level(leftMember, rightMember, c));
+        writer.write(3 + c, level(left, right, c));
       }
-      int carriedAt = KEYS + rules + columns;
       for (int c = 0; c < carried; c++) {
-        if (left.isNullAt(carriedAt + c)) {
+        double value = left.carried(c);
+        if (Double.isNaN(value)) {
           writer.setNullAt(3 + columns + c);
         } else {
-          writer.write(3 + columns + c, left.getDouble(carriedAt + c));
+          writer.write(3 + columns + c, value);
         }
       }
     }
 
-    /** fellegi_sunter.comparison_level of the two members' texts' Jaro-Winkler similarity. */
-    private byte level(int leftMember, int rightMember, int column) {
-      int at = KEYS + rules + column;
-      InternalRow left = block.get(leftMember);
-      InternalRow right = block.get(rightMember);
-      if (left.isNullAt(at) || right.isNullAt(at)) {
+    /** fellegi_sunter.comparison_level of the two records' texts' Jaro-Winkler similarity. */
+    private byte level(PackedRecord left, PackedRecord right, int column) {
+      if (left.isNull(column) || right.isNull(column)) {
         return NULL_LEVEL;
       }
-      UTF8String leftText = left.getUTF8String(at);
-      UTF8String rightText = right.getUTF8String(at);
-      if (leftText.equals(rightText)) {
+      if (left.sameText(right, column)) {
         return EXACT;
       }
-      double similarity =
-          jaroWinkler.similarityOf(
-              text(leftMember, column, leftText), text(rightMember, column, rightText));
+      double similarity = jaroWinkler.similarityOf(left.text(column), right.text(column));
       return similarity >= close ? (byte) 2 : similarity >= similar ? (byte) 1 : (byte) 0;
-    }
-
-    private String text(int member, int column, UTF8String value) {
-      int cell = member * columns + column;
-      String text = texts[cell];
-      if (text == null) {
-        text = value.toString();
-        texts[cell] = text;
-      }
-      return text;
     }
   }
 }
