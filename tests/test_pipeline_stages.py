@@ -849,13 +849,12 @@ def test_with_term_frequencies_list_the_values_three_or_more_records_hold(spark:
         ],
         f"{RECORD_ID} long, _gl_n0 string, _gl_n1 string, _gl_tf0 double, _gl_tf1 double",
     )
-    assert_df_equality(
-        with_term_frequencies(records, {0: 6, 1: 4}),
-        expected,
-        ignore_row_order=True,
-        ignore_nullable=True,
-        allow_nan_equality=True,
-    )
+    with_frequencies = with_term_frequencies(records, {0: 6, 1: 4})
+    assert_df_equality(with_frequencies, expected, ignore_row_order=True, ignore_nullable=True, allow_nan_equality=True)
+    # One broadcast of the listed values, which the second column's join reuses.
+    with_frequencies.collect()
+    final_plan = with_frequencies._jdf.queryExecution().executedPlan().toString().split("Initial Plan")[0]
+    assert final_plan.count("ReusedExchange") == 1
     assert with_term_frequencies(records, {}) is records
 
 
