@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 from chispa import assert_approx_df_equality, assert_df_equality
+from py4j.java_gateway import JavaObject
 from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from rapidfuzz.distance import JaroWinkler, Levenshtein
@@ -496,12 +497,25 @@ def _compared(records: DataFrame, linkage: bool = False, oversized: list[tuple[i
     return compared_candidates(records, COLUMN_RULES, oversized or [], 3, (), linkage, rows=records.count())
 
 
+NUMBERED_SCHEMA = f"{RECORD_ID} long, {SOURCE} int, _gl_b0 long"
+
+
+def _filter_of_every_block(numbered: DataFrame, rule_count: int, rows: int) -> JavaObject:
+    """A Bloom filter holding every block number of `numbered`, of one record or more."""
+    bloom = numbered.sparkSession._jvm.org.apache.spark.util.sketch.BloomFilter.create(1000, 0.01)
+    for row in numbered.select(*[compare.block_column(rule) for rule in range(rule_count)]).collect():
+        for number in row:
+            if number is not None:
+                bloom.putLong(number)
+    return bloom
+
+
 @pytest.mark.parametrize("every_block_filtered_in", [False, True])
 def test_compared_candidates_dedup_each_pair_once_under_its_first_rule(
     spark: SparkSession, monkeypatch: pytest.MonkeyPatch, every_block_filtered_in: bool
 ) -> None:
     if every_block_filtered_in:  # as if the Bloom filter's false positives were every block of one record
-        monkeypatch.setattr(compare, "shared_blocks", lambda entries, partitions: entries.distinct())
+        monkeypatch.setattr(compare, "shared_blocks", _filter_of_every_block)
     records = spark.createDataFrame(
         [
             # ids deliberately out of order so that id_l < id_r is the function's doing
@@ -604,8 +618,7 @@ def _members(spark: SparkSession, rows: list[tuple[int, int, int | None, int | N
     numbered = spark.createDataFrame(
         rows, f"{RECORD_ID} long, {SOURCE} int, _gl_b0 long, _gl_b1 long, _gl_n0 string"
     ).coalesce(1)
-    shared = compare.shared_blocks(compare.block_number_entries(numbered, 2), partitions=1)
-    return compare.block_members(numbered, 2, ("_gl_n0",), (), shared)
+    return compare.block_members(numbered, 2, ("_gl_n0",), (), compare.shared_blocks(numbered, 2, len(rows)))
 
 
 def test_block_pairs_pair_only_one_rule_s_records_when_block_numbers_collide(spark: SparkSession) -> None:
@@ -660,14 +673,20 @@ def test_block_pairs_read_no_partition_whose_pairs_no_one_asks_for(spark: SparkS
     assert [(r.id_l, r.id_r) for r in first_partitions(pairs, 0.5).collect()] == [(1, 2)]
 
 
-def test_shared_blocks_are_the_block_numbers_of_two_or_more_entries_once_each(spark: SparkSession) -> None:
-    # 100,000 blocks, so each partition's table grows several times; every seventh has a
-    # second entry and every 700th a third; negative numbers and zero are block numbers too.
-    blocks = spark.range(-50_000, 50_000).select(F.col("id").alias("block"))
-    again = blocks.where(F.col("block") % 7 == 0)
-    entries = blocks.unionByName(again).unionByName(blocks.where(F.col("block") % 700 == 0))
-    shared = compare.shared_blocks(entries, partitions=3)
-    assert_df_equality(shared, again, ignore_row_order=True, ignore_nullable=True)
+def test_shared_blocks_hold_every_block_of_two_or_more_records_and_few_others(spark: SparkSession) -> None:
+    # 20,000 blocks of one rule in one partition, every eleventh with a second record there;
+    # every seventh has a second record in one of two other partitions. Negative numbers and
+    # zero are block numbers too.
+    numbers = list(range(-10_000, 10_000))
+    alone = spark.createDataFrame([(n, 0, n) for n in numbers + numbers[::11]], NUMBERED_SCHEMA).coalesce(1)
+    others = spark.createDataFrame([(n + 10**6, 0, n) for n in numbers[::7]], NUMBERED_SCHEMA).coalesce(2)
+    numbered = alone.unionByName(others).withColumn("_gl_n0", F.lit("x"))
+    shared = compare.shared_blocks(numbered, 1, numbered.count())
+    members = compare.block_members(numbered, 1, ("_gl_n0",), (), shared)
+    passed = {row.block for row in members.select("block").distinct().collect()}
+    again = set(numbers[::7]) | set(numbers[::11])
+    assert again <= passed
+    assert len(passed - again) <= 0.01 * (len(numbers) - len(again))
 
 
 def test_oversized_blocks_are_dropped_from_their_rule_only(spark: SparkSession) -> None:

@@ -6,8 +6,9 @@ model (fellegi_sunter.py) reads each pair's comparison level per column, which n
 records' columns side by side. Both happen in one shuffle:
 
   1. every (rule, key) becomes a 64-bit block number, and the blocks of more than one record
-     are counted exactly and put in a Bloom filter (most keys of a near-unique column or a
-     MinHash band are held by one record);
+     go into a Bloom filter, made in one pass over the records without moving them
+     (SharedBlocks.java; most keys of a near-unique column or a MinHash band are held by one
+     record);
   2. each record goes, packed into one byte string with its compared columns, the columns the
      model carries (term frequencies) and its block numbers the filter holds, to the partition
      of each such block (BlockEntries.java), the block's records next to one another;
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import math
 
+from py4j.java_gateway import JavaObject
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BinaryType, ByteType, DoubleType, IntegerType, LongType, StructField, StructType
@@ -33,16 +35,19 @@ from pyspark.sql.types import BinaryType, ByteType, DoubleType, IntegerType, Lon
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import BlockingRule, key_column, with_rule_keys, without_oversized
 from glue_labeling.pipeline.fellegi_sunter import CLOSE, SIMILAR, level_column
-from glue_labeling.pipeline.jvm import jvm_frame
+from glue_labeling.pipeline.jvm import jvm_call, jvm_frame
 from glue_labeling.pipeline.normalize import comparison_column
 
 # Block entries (record, rule) per partition of the comparison: a partition's records are
 # sorted by block before their pairs are made.
 ENTRIES_PER_PARTITION = 1_000_000
-# The Bloom filter of the blocks of more than one record lets this share of the others through:
-# each costs a record shipped to a block where it is alone, which makes no pair. At 1M generated
-# person records: 1.6M blocks of more than one record, a 1.9 MB filter.
+# The rate at which the filters of SharedBlocks.java, sized for one block number per record and
+# rule, let a number through that they do not hold: at 1M generated person records (11 rules)
+# each is 13 MB, and a task holds two. Past SHARED_BLOCKS_MAX_NUMBERS they are sized for that
+# many (240 MB each) and let more through: each false positive ships a record to a block where
+# it is alone, which costs shuffle but loses no pair.
 SHARED_BLOCKS_FALSE_POSITIVES = 0.01
+SHARED_BLOCKS_MAX_NUMBERS = 200_000_000
 MEMBERS_SCHEMA = StructType(
     [StructField("block", LongType()), StructField("rule", IntegerType()), StructField("record", BinaryType())]
 )
@@ -69,12 +74,12 @@ def compared_candidates(
     compared = tuple(comparison_column(i) for i in range(column_count))
     numbered = block_numbers(with_rule_keys(records, rules, (*compared, *carried)), oversized, len(rules))
     numbers_only = numbered if counted is None else block_numbers(with_rule_keys(counted, rules), oversized, len(rules))
+    shared = shared_blocks(numbers_only, len(rules), rows)
+    members = block_members(numbered, len(rules), compared, carried, shared)
     # A multiple of the shuffle partitions (the task slots, locally): at 1M generated records
     # 11 partitions on two cores left one core idle for the last task's 1.5 s.
     slots = int(records.sparkSession.conf.get("spark.sql.shuffle.partitions") or 1)
     partitions = slots * max(1, math.ceil(rows * len(rules) / ENTRIES_PER_PARTITION / slots))
-    shared = shared_blocks(block_number_entries(numbers_only, len(rules)), partitions)
-    members = block_members(numbered, len(rules), compared, carried, shared)
     # Partitioned by block, so a block's records are in one partition; sorted, so they are a run.
     members = members.repartition(partitions, "block").sortWithinPartitions("block")
     return block_pairs(members, len(rules), column_count, carried, linkage)
@@ -101,35 +106,21 @@ def block_numbers(keyed: DataFrame, oversized: list[tuple[int, int]], rule_count
     )
 
 
-def block_number_entries(numbered: DataFrame, rule_count: int) -> DataFrame:
-    """(block): every block number of every record of `numbered` (block_numbers)."""
-    return numbered.select(
-        F.explode(F.array(*[block_column(rule) for rule in range(rule_count)])).alias("block")
-    ).where(F.col("block").isNotNull())
-
-
-def shared_blocks(entries: DataFrame, partitions: int) -> DataFrame:
-    """(block): the block numbers of two or more `entries`, once each, counted by a JVM function
-    (RepeatedValues.java) on the block numbers alone. On 1M generated person records (11M
-    entries, 10.2M distinct blocks) it took 3.4-3.5 s against 6.3-6.6 s for Spark's groupBy and
-    count, side by side: the partial aggregation before the shuffle reduced nothing."""
-    return jvm_frame(
-        entries.select("block").repartition(partitions, "block"),
-        "io.gluelabeling.RepeatedValues",
-        "repeated",
-        StructType([StructField("block", LongType())]),
-    )
+def shared_blocks(numbered: DataFrame, rule_count: int, rows: int) -> JavaObject:
+    """A Bloom filter (org.apache.spark.util.sketch.BloomFilter in the JVM) holding the number of
+    every block two or more records of `numbered` (block_numbers) are in, and few others
+    (SharedBlocks.java), sized for a number per record and rule, `rows` records."""
+    numbers = numbered.select(*[block_column(rule) for rule in range(rule_count)])
+    expected = min(max(rows * rule_count, 1), SHARED_BLOCKS_MAX_NUMBERS)
+    false_positives = SHARED_BLOCKS_FALSE_POSITIVES
+    return jvm_call(numbers, "io.gluelabeling.SharedBlocks", "filter", rule_count, expected, false_positives)
 
 
 def block_members(
-    numbered: DataFrame, rule_count: int, compared: tuple[str, ...], carried: tuple[str, ...], shared: DataFrame
+    numbered: DataFrame, rule_count: int, compared: tuple[str, ...], carried: tuple[str, ...], shared: JavaObject
 ) -> DataFrame:
-    """MEMBERS_SCHEMA: each record of `numbered` (block_numbers) once per block of more than one
-    record it is in, as the `shared` block numbers' Bloom filter tells (BlockEntries.java)."""
-    spark = numbered.sparkSession
-    # Checkpointed: counted to size the filter, then read to fill it.
-    shared = shared.localCheckpoint()
-    bloom = shared._jdf.stat().bloomFilter("block", max(shared.count(), 1), SHARED_BLOCKS_FALSE_POSITIVES)
+    """MEMBERS_SCHEMA: each record of `numbered` (block_numbers) once per block the `shared`
+    filter holds (shared_blocks) that the record is in (BlockEntries.java)."""
     records = numbered.select(
         RECORD_ID, SOURCE, *[block_column(rule) for rule in range(rule_count)], *compared, *carried
     )
@@ -138,7 +129,7 @@ def block_members(
         "io.gluelabeling.BlockEntries",
         "entries",
         MEMBERS_SCHEMA,
-        spark._jsc.broadcast(bloom),
+        numbered.sparkSession._jsc.broadcast(shared),
         rule_count,
         len(compared),
         len(carried),

@@ -40,6 +40,15 @@ def register_jvm_functions(spark: SparkSession) -> None:
             ) from error
 
 
+def jvm_call(frame: DataFrame, class_name: str, method: str, *arguments: Any) -> Any:
+    """What a static JVM method of glue-labeling-similarity.jar returns for `frame`'s rows (as
+    Spark's internal rows, RDD[InternalRow]) and `arguments`."""
+    owner = frame.sparkSession._jvm
+    for part in class_name.split("."):
+        owner = getattr(owner, part)
+    return getattr(owner, method)(frame._jdf.queryExecution().toRdd(), *arguments)
+
+
 def jvm_frame(frame: DataFrame, class_name: str, method: str, output: StructType, *arguments: Any) -> DataFrame:
     """The DataFrame of schema `output` a static JVM method of glue-labeling-similarity.jar makes
     of `frame`'s rows and `arguments`. The method takes and returns Spark's internal rows
@@ -48,10 +57,7 @@ def jvm_frame(frame: DataFrame, class_name: str, method: str, output: StructType
     name through py4j, so the one jar runs on Spark 3.5's SparkSession and Spark 4's classic
     one. Classic Spark only, as on EMR and Glue: a Spark Connect session has no JVM to call."""
     spark = frame.sparkSession
-    owner = spark._jvm
-    for part in class_name.split("."):
-        owner = getattr(owner, part)
-    rows = getattr(owner, method)(frame._jdf.queryExecution().toRdd(), *arguments)
+    rows = jvm_call(frame, class_name, method, *arguments)
     schema = spark._jsparkSession.parseDataType(output.json())
     return DataFrame(spark._jsparkSession.internalCreateDataFrame(rows, schema, False), spark)
 

@@ -29,7 +29,7 @@ public final class MinHashBandKeys implements UDF3<String, Integer, Integer, lon
   private int bytes;
 
   /**
-   * splitmix64's finalizer: every output bit depends on every input bit (RepeatedValues hashes
+   * splitmix64's finalizer: every output bit depends on every input bit (ScoreExtremes hashes
    * with it too).
    */
   static long mix(long value) {

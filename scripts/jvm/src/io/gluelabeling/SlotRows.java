@@ -7,8 +7,8 @@ import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeRowWriter;
 
 /**
  * The rows of an open-addressing table's chosen slots, in slot order, each written when asked
- * for into one reused row (Spark copies a row it keeps): what RepeatedValues and ScoreExtremes
- * return of their tables.
+ * for into one reused row (Spark copies a row it keeps): what ScoreExtremes returns of its
+ * table.
  */
 abstract class SlotRows implements Iterator<InternalRow> {
   private final UnsafeRowWriter writer;
