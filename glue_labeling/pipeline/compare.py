@@ -116,8 +116,9 @@ def shared_blocks(numbered: DataFrame, rule_count: int, rows: int) -> JavaObject
     (SharedBlocks.java), sized for a number per record and rule, `rows` records."""
     numbers = numbered.select(*[block_column(rule) for rule in range(rule_count)])
     expected = min(max(rows * rule_count, 1), SHARED_BLOCKS_MAX_NUMBERS)
-    false_positives = SHARED_BLOCKS_FALSE_POSITIVES
-    return jvm_call(numbers, "io.gluelabeling.SharedBlocks", "filter", rule_count, expected, false_positives)
+    return jvm_call(
+        numbers, "io.gluelabeling.SharedBlocks", "filter", rule_count, expected, SHARED_BLOCKS_FALSE_POSITIVES
+    )
 
 
 def block_members(

@@ -28,6 +28,7 @@ final class PackedRecord {
   private final long[] blockOf;
   private final boolean[] listed;
   private final byte[] bytes;
+  private final ByteBuffer buffer; // over `bytes`: decoded in order, then read by index
   private final int[] textAt; // where each compared text's bytes start; -1 for null
   private final int[] textLength;
   private final int carriedAt;
@@ -68,28 +69,28 @@ final class PackedRecord {
 
   PackedRecord(byte[] bytes, int rules, int columns) {
     this.bytes = bytes;
-    ByteBuffer in = ByteBuffer.wrap(bytes);
-    id = in.getLong();
-    source = in.get();
-    int count = in.get();
+    buffer = ByteBuffer.wrap(bytes);
+    id = buffer.getLong();
+    source = buffer.get();
+    int count = buffer.get();
     blockOf = new long[rules];
     listed = new boolean[rules];
     for (int i = 0; i < count; i++) {
-      int rule = in.get();
-      blockOf[rule] = in.getLong();
+      int rule = buffer.get();
+      blockOf[rule] = buffer.getLong();
       listed[rule] = true;
     }
     textAt = new int[columns];
     textLength = new int[columns];
     for (int c = 0; c < columns; c++) {
-      int length = in.getInt();
+      int length = buffer.getInt();
       textLength[c] = length;
-      textAt[c] = length < 0 ? -1 : in.position();
+      textAt[c] = length < 0 ? -1 : buffer.position();
       if (length > 0) {
-        in.position(in.position() + length);
+        buffer.position(buffer.position() + length);
       }
     }
-    carriedAt = in.position();
+    carriedAt = buffer.position();
     texts = new String[columns];
   }
 
@@ -121,6 +122,6 @@ final class PackedRecord {
 
   /** The carried column's double; NaN for null. */
   double carried(int column) {
-    return ByteBuffer.wrap(bytes).getDouble(carriedAt + 8 * column);
+    return buffer.getDouble(carriedAt + 8 * column);
   }
 }
