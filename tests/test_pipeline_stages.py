@@ -502,11 +502,11 @@ NUMBERED_SCHEMA = f"{RECORD_ID} long, {SOURCE} int, _gl_b0 long"
 
 def _filter_of_every_block(numbered: DataFrame, rule_count: int, rows: int) -> JavaObject:
     """A Bloom filter holding every block number of `numbered`, of one record or more."""
-    bloom = numbered.sparkSession._jvm.org.apache.spark.util.sketch.BloomFilter.create(1000, 0.01)
+    bloom = numbered.sparkSession._jvm.io.gluelabeling.BlockFilter.sized(1000, 0.01)
     for row in numbered.select(*[compare.block_column(rule) for rule in range(rule_count)]).collect():
         for number in row:
             if number is not None:
-                bloom.putLong(number)
+                bloom.put(number)
     return bloom
 
 

@@ -111,9 +111,9 @@ def block_numbers(keyed: DataFrame, oversized: list[tuple[int, int]], rule_count
 
 
 def shared_blocks(numbered: DataFrame, rule_count: int, rows: int) -> JavaObject:
-    """A Bloom filter (org.apache.spark.util.sketch.BloomFilter in the JVM) holding the number of
-    every block two or more records of `numbered` (block_numbers) are in, and few others
-    (SharedBlocks.java), sized for a number per record and rule, `rows` records."""
+    """A Bloom filter (BlockFilter.java, in the JVM) holding the number of every block two or
+    more records of `numbered` (block_numbers) are in, and few others (SharedBlocks.java), sized
+    for a number per record and rule, `rows` records."""
     numbers = numbered.select(*[block_column(rule) for rule in range(rule_count)])
     expected = min(max(rows * rule_count, 1), SHARED_BLOCKS_MAX_NUMBERS)
     return jvm_call(

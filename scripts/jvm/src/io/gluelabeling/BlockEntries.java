@@ -7,7 +7,6 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeRowWriter;
-import org.apache.spark.util.sketch.BloomFilter;
 
 /**
  * Each record once per block of more than one record it is in (compare.py): in, rows of (id
@@ -25,12 +24,12 @@ import org.apache.spark.util.sketch.BloomFilter;
  * the 1 GB shuffle of their fields was most of the block stage.
  */
 public final class BlockEntries implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
-  private final Broadcast<BloomFilter> shared;
+  private final Broadcast<BlockFilter> shared;
   private final int rules;
   private final int columns;
   private final int carried;
 
-  private BlockEntries(Broadcast<BloomFilter> shared, int rules, int columns, int carried) {
+  private BlockEntries(Broadcast<BlockFilter> shared, int rules, int columns, int carried) {
     if (rules > PackedRecord.MAX_RULES) {
       throw new IllegalArgumentException(
           "at most " + PackedRecord.MAX_RULES + " blocking rules, not " + rules);
@@ -42,7 +41,7 @@ public final class BlockEntries implements FlatMapFunction<Iterator<InternalRow>
   }
 
   public static RDD<InternalRow> entries(
-      RDD<InternalRow> records, Broadcast<BloomFilter> shared, int rules, int columns, int carried) {
+      RDD<InternalRow> records, Broadcast<BlockFilter> shared, int rules, int columns, int carried) {
     return records
         .toJavaRDD()
         .mapPartitions(new BlockEntries(shared, rules, columns, carried))
@@ -57,7 +56,7 @@ public final class BlockEntries implements FlatMapFunction<Iterator<InternalRow>
   /** A record's entries one after another, each written into one reused UnsafeRow. */
   private final class Entries implements Iterator<InternalRow> {
     private final Iterator<InternalRow> input;
-    private final BloomFilter filter;
+    private final BlockFilter filter;
     private final UnsafeRowWriter writer = new UnsafeRowWriter(3);
     private final int[] rulesListed = new int[rules];
     private final long[] blocksListed = new long[rules];
@@ -65,7 +64,7 @@ public final class BlockEntries implements FlatMapFunction<Iterator<InternalRow>
     private int emitted;
     private byte[] record;
 
-    Entries(Iterator<InternalRow> input, BloomFilter filter) {
+    Entries(Iterator<InternalRow> input, BlockFilter filter) {
       this.input = input;
       this.filter = filter;
     }
@@ -101,7 +100,7 @@ public final class BlockEntries implements FlatMapFunction<Iterator<InternalRow>
       for (int rule = 0; rule < rules; rule++) {
         if (!row.isNullAt(2 + rule)) {
           long block = row.getLong(2 + rule);
-          if (filter.mightContainLong(block)) {
+          if (filter.mightContain(block)) {
             rulesListed[count] = rule;
             blocksListed[count] = block;
             count++;

@@ -4,8 +4,6 @@ import java.util.Collections;
 import java.util.Iterator;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.util.sketch.BloomFilter;
-import org.apache.spark.util.sketch.IncompatibleMergeException;
 
 /**
  * A Bloom filter of the blocks of more than one record (compare.py): it holds every block number
@@ -27,40 +25,37 @@ import org.apache.spark.util.sketch.IncompatibleMergeException;
  * `seen` filter or in both halves of a merge; with the filters sized for every number of every
  * record (at most one per record and rule) at the given rate, both are rare (at 1M records the
  * halves of the last merge are each about a third full, so a number seen once passes their
- * intersection with about that fraction to the power of the seven hash functions).
+ * intersection with about that fraction to the power of its eight bits).
  */
 public final class SharedBlocks {
   private SharedBlocks() {}
 
-  public static BloomFilter filter(RDD<InternalRow> numbers, int rules, long expected, double falsePositives) {
+  public static BlockFilter filter(RDD<InternalRow> numbers, int rules, long expected, double falsePositives) {
     return numbers
         .toJavaRDD()
         .mapPartitions(rows -> Collections.singletonList(seen(rows, rules, expected, falsePositives)).iterator())
-        .reduce((first, second) -> merged(first, second, expected, falsePositives))[1];
+        .reduce(SharedBlocks::merged)[1];
   }
 
   /** {seen, seen again} of one partition's numbers. */
-  private static BloomFilter[] seen(Iterator<InternalRow> rows, int rules, long expected, double falsePositives) {
-    BloomFilter seen = BloomFilter.create(expected, falsePositives);
-    BloomFilter again = BloomFilter.create(expected, falsePositives);
+  private static BlockFilter[] seen(Iterator<InternalRow> rows, int rules, long expected, double falsePositives) {
+    BlockFilter seen = BlockFilter.sized(expected, falsePositives);
+    BlockFilter again = BlockFilter.sized(expected, falsePositives);
     while (rows.hasNext()) {
       InternalRow row = rows.next();
       for (int rule = 0; rule < rules; rule++) {
-        if (!row.isNullAt(rule) && !seen.putLong(row.getLong(rule))) {
-          again.putLong(row.getLong(rule));
+        if (!row.isNullAt(rule) && !seen.put(row.getLong(rule))) {
+          again.put(row.getLong(rule));
         }
       }
     }
-    return new BloomFilter[] {seen, again};
+    return new BlockFilter[] {seen, again};
   }
 
-  private static BloomFilter[] merged(
-      BloomFilter[] first, BloomFilter[] second, long expected, double falsePositives)
-      throws IncompatibleMergeException {
-    BloomFilter inBoth = BloomFilter.create(expected, falsePositives);
-    inBoth.mergeInPlace(first[0]).intersectInPlace(second[0]);
-    first[1].mergeInPlace(second[1]).mergeInPlace(inBoth);
-    first[0].mergeInPlace(second[0]);
+  private static BlockFilter[] merged(BlockFilter[] first, BlockFilter[] second) {
+    BlockFilter inBoth = first[0].and(second[0]);
+    first[1].or(second[1]).or(inBoth);
+    first[0].or(second[0]);
     return first;
   }
 }
