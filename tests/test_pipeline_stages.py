@@ -837,7 +837,10 @@ def test_random_pairs_bring_both_records_columns(spark: SparkSession) -> None:
     records = spark.createDataFrame(
         [(i, i % 2, f"name{i}") for i in range(10)], f"{RECORD_ID} long, {SOURCE} int, _gl_n0 string"
     )
-    dedup = random_pairs(records, 1, linkage=False, sample_records=4).collect()
+    pairs = random_pairs(records, 1, linkage=False, sample_records=4)
+    # Compared by every task slot, not by the one partition the sample's limit leaves.
+    assert pairs.rdd.getNumPartitions() == spark.sparkContext.defaultParallelism > 1
+    dedup = pairs.collect()
     assert len(dedup) == 4 * 3 // 2  # every pair of the 4 sampled records, once
     assert all(r.id_l < r.id_r and (r._gl_n0_l, r._gl_n0_r) == (f"name{r.id_l}", f"name{r.id_r}") for r in dedup)
     assert {r.rule for r in dedup} == {-1}
