@@ -33,6 +33,7 @@ from glue_labeling.pipeline.block import (
     RuleCost,
     block_sizes,
     column_pair_rules,
+    distinct_counts,
     minhash_band_rules,
     minhash_band_width,
     oversized_blocks,
@@ -288,6 +289,17 @@ def test_profile_columns(spark: SparkSession) -> None:
             1, "code", distinct=1, non_null_ratio=0.25, multi_word_ratio=0.0, numeric_scale=pytest.approx(2 / 3**0.5)
         ),
     ]
+
+
+def test_distinct_counts_are_exact_for_a_few_values_and_within_two_percent_for_many(spark: SparkSession) -> None:
+    # 60,000 rows in four partitions: a value recurs in every partition, so merging matters.
+    records = spark.range(0, 60_000, 1, 4).select(
+        (F.col("id") % 25_000).cast("string").alias("_gl_n0"),
+        F.when(F.col("id") % 3 > 0, (F.col("id") % 7).cast("string")).alias("_gl_n1"),  # nulls are no value
+    )
+    many, few = distinct_counts(records, 2)
+    assert few == 7
+    assert abs(many - 25_000) <= 0.02 * 25_000
 
 
 def test_single_column_rules_skip_mostly_null_and_constant_columns() -> None:
