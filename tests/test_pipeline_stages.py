@@ -62,7 +62,7 @@ from glue_labeling.pipeline.fellegi_sunter import (
     with_levels,
     with_term_frequencies,
 )
-from glue_labeling.pipeline.jvm import first_partitions, register_jvm_functions
+from glue_labeling.pipeline.jvm import first_partitions, jvm_call, register_jvm_functions
 from glue_labeling.pipeline.literals import column_in, double_array
 from glue_labeling.pipeline.load import (
     InputDataError,
@@ -685,15 +685,28 @@ def test_block_pairs_read_no_partition_whose_pairs_no_one_asks_for(spark: SparkS
     assert [(r.id_l, r.id_r) for r in first_partitions(pairs, 0.5).collect()] == [(1, 2)]
 
 
-def test_shared_blocks_hold_every_block_of_two_or_more_records_and_few_others(spark: SparkSession) -> None:
+@pytest.mark.parametrize("result_bytes", [compare.SHARED_BLOCKS_RESULT_BYTES, 1])
+def test_shared_blocks_hold_every_block_of_two_or_more_records_and_few_others(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch, result_bytes: int
+) -> None:
     # 20,000 blocks of one rule in one partition, every eleventh with a second record there;
     # every seventh has a second record in one of two other partitions. Negative numbers and
-    # zero are block numbers too.
+    # zero are block numbers too. With room for one task's filters only, one task reads all
+    # three partitions: the result must be the same.
+    monkeypatch.setattr(compare, "SHARED_BLOCKS_RESULT_BYTES", result_bytes)
+    tasks: list[int] = []
+
+    def counting_tasks(frame: DataFrame, class_name: str, *arguments: object) -> object:
+        tasks.append(frame._jdf.queryExecution().toRdd().getNumPartitions())
+        return jvm_call(frame, class_name, *arguments)
+
+    monkeypatch.setattr(compare, "jvm_call", counting_tasks)
     numbers = list(range(-10_000, 10_000))
     alone = spark.createDataFrame([(n, 0, n) for n in numbers + numbers[::11]], NUMBERED_SCHEMA).coalesce(1)
     others = spark.createDataFrame([(n + 10**6, 0, n) for n in numbers[::7]], NUMBERED_SCHEMA).coalesce(2)
     numbered = alone.unionByName(others).withColumn("_gl_n0", F.lit("x"))
     shared = compare.shared_blocks(numbered, 1, numbered.count())
+    assert tasks == [3 if result_bytes > 1 else 1]
     members = compare.block_members(numbered, 1, ("_gl_n0",), (), shared)
     passed = {row.block for row in members.select("block").distinct().collect()}
     again = set(numbers[::7]) | set(numbers[::11])

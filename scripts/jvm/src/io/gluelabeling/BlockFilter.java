@@ -37,12 +37,21 @@ public final class BlockFilter implements Serializable {
    * not hold once it holds them all: -8 / ln(1 - rate^(1/8)) bits per number (9.7 at 1%).
    */
   public static BlockFilter sized(long expected, double falsePositives) {
-    double bitsPerNumber = -WORDS_PER_BLOCK / Math.log(1.0 - Math.pow(falsePositives, 1.0 / WORDS_PER_BLOCK));
-    long blocks = Math.max(1L, (long) Math.ceil(Math.max(expected, 1L) * bitsPerNumber / BITS_PER_BLOCK));
+    long blocks = blocksFor(expected, falsePositives);
     if (blocks > Integer.MAX_VALUE / WORDS_PER_BLOCK) {
       throw new IllegalArgumentException("a filter for " + expected + " numbers is too large");
     }
     return new BlockFilter((int) blocks);
+  }
+
+  /** The bytes of the filter `sized` makes for these arguments. */
+  public static long bytesFor(long expected, double falsePositives) {
+    return blocksFor(expected, falsePositives) * BITS_PER_BLOCK / Byte.SIZE;
+  }
+
+  private static long blocksFor(long expected, double falsePositives) {
+    double bitsPerNumber = -WORDS_PER_BLOCK / Math.log(1.0 - Math.pow(falsePositives, 1.0 / WORDS_PER_BLOCK));
+    return Math.max(1L, (long) Math.ceil(Math.max(expected, 1L) * bitsPerNumber / BITS_PER_BLOCK));
   }
 
   /** Adds `number`; whether the filter did not hold it already (some of its bits were unset). */
