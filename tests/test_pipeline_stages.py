@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from glue_labeling.catalog import LocalCatalog
-from glue_labeling.pipeline import RECORD_ID, SOURCE, block, compare
+from glue_labeling.pipeline import RECORD_ID, SOURCE, block, compare, jvm
 from glue_labeling.pipeline.block import (
     BlockingPlan,
     ColumnProfile,
@@ -62,7 +62,7 @@ from glue_labeling.pipeline.fellegi_sunter import (
     with_levels,
     with_term_frequencies,
 )
-from glue_labeling.pipeline.jvm import first_partitions, jvm_call, register_jvm_functions
+from glue_labeling.pipeline.jvm import first_partitions, jvm_call, partition_count, register_jvm_functions
 from glue_labeling.pipeline.literals import column_in, double_array
 from glue_labeling.pipeline.load import (
     InputDataError,
@@ -291,8 +291,13 @@ def test_profile_columns(spark: SparkSession) -> None:
     ]
 
 
-def test_distinct_counts_are_exact_for_a_few_values_and_within_two_percent_for_many(spark: SparkSession) -> None:
-    # 60,000 rows in four partitions: a value recurs in every partition, so merging matters.
+@pytest.mark.parametrize("result_bytes", [jvm.TASK_RESULTS_BYTES, 1])
+def test_distinct_counts_are_exact_for_a_few_values_and_within_two_percent_for_many(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch, result_bytes: int
+) -> None:
+    # 60,000 rows in four partitions: a value recurs in every partition, so merging matters;
+    # with room for one task's registers only, one task reads them all.
+    monkeypatch.setattr(jvm, "TASK_RESULTS_BYTES", result_bytes)
     records = spark.range(0, 60_000, 1, 4).select(
         (F.col("id") % 25_000).cast("string").alias("_gl_n0"),
         F.when(F.col("id") % 3 > 0, (F.col("id") % 7).cast("string")).alias("_gl_n1"),  # nulls are no value
@@ -685,7 +690,7 @@ def test_block_pairs_read_no_partition_whose_pairs_no_one_asks_for(spark: SparkS
     assert [(r.id_l, r.id_r) for r in first_partitions(pairs, 0.5).collect()] == [(1, 2)]
 
 
-@pytest.mark.parametrize("result_bytes", [compare.SHARED_BLOCKS_RESULT_BYTES, 1])
+@pytest.mark.parametrize("result_bytes", [jvm.TASK_RESULTS_BYTES, 1])
 def test_shared_blocks_hold_every_block_of_two_or_more_records_and_few_others(
     spark: SparkSession, monkeypatch: pytest.MonkeyPatch, result_bytes: int
 ) -> None:
@@ -693,11 +698,11 @@ def test_shared_blocks_hold_every_block_of_two_or_more_records_and_few_others(
     # every seventh has a second record in one of two other partitions. Negative numbers and
     # zero are block numbers too. With room for one task's filters only, one task reads all
     # three partitions: the result must be the same.
-    monkeypatch.setattr(compare, "SHARED_BLOCKS_RESULT_BYTES", result_bytes)
+    monkeypatch.setattr(jvm, "TASK_RESULTS_BYTES", result_bytes)
     tasks: list[int] = []
 
     def counting_tasks(frame: DataFrame, class_name: str, *arguments: object) -> object:
-        tasks.append(frame._jdf.queryExecution().toRdd().getNumPartitions())
+        tasks.append(partition_count(frame))
         return jvm_call(frame, class_name, *arguments)
 
     monkeypatch.setattr(compare, "jvm_call", counting_tasks)

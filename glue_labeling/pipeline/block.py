@@ -33,7 +33,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from glue_labeling.pipeline import RECORD_ID, SOURCE
-from glue_labeling.pipeline.jvm import jvm_call
+from glue_labeling.pipeline.jvm import jvm_call, within_task_results
 from glue_labeling.pipeline.literals import column_in
 from glue_labeling.pipeline.minhash import BAND_KEYS, MIN_BAND_WIDTH
 from glue_labeling.pipeline.normalize import comparison_column, numeric_column
@@ -165,7 +165,10 @@ def profile_columns(records: DataFrame, columns: list[str]) -> list[ColumnProfil
 def distinct_counts(records: DataFrame, column_count: int) -> list[int]:
     """Each compared column's distinct values, estimated to about 1% (DistinctCounts.java)."""
     values = records.select(*[comparison_column(i) for i in range(column_count)])
-    return list(jvm_call(values, "io.gluelabeling.DistinctCounts", "estimate", column_count))
+    task_bytes = records.sparkSession._jvm.io.gluelabeling.DistinctCounts.bytesPerTask(column_count)
+    return list(
+        jvm_call(within_task_results(values, task_bytes), "io.gluelabeling.DistinctCounts", "estimate", column_count)
+    )
 
 
 def usable_columns(profiles: list[ColumnProfile]) -> list[ColumnProfile]:

@@ -35,7 +35,7 @@ from pyspark.sql.types import BinaryType, ByteType, DoubleType, IntegerType, Lon
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import BlockingRule, key_column, with_rule_keys, without_oversized
 from glue_labeling.pipeline.fellegi_sunter import CLOSE, SIMILAR, level_column
-from glue_labeling.pipeline.jvm import jvm_call, jvm_frame
+from glue_labeling.pipeline.jvm import jvm_call, jvm_frame, within_task_results
 from glue_labeling.pipeline.normalize import comparison_column
 
 # Block entries (record, rule) per partition of the comparison: a partition's records are
@@ -48,12 +48,6 @@ ENTRIES_PER_PARTITION = 1_000_000
 # it is alone, which costs shuffle but loses no pair.
 SHARED_BLOCKS_FALSE_POSITIVES = 0.01
 SHARED_BLOCKS_MAX_NUMBERS = 200_000_000
-# The driver receives two filters from each task that makes them and merges them as they
-# arrive: at most this many bytes from all the tasks together, well under Spark's default
-# spark.driver.maxResultSize (1 GB). With the filters of 10M records (133 MB each) and ten
-# partitions, the job ran out of the driver's 4 GB heap and past that limit; the records are
-# then read by fewer tasks (one at 10M, where the merging was the problem, not the reading).
-SHARED_BLOCKS_RESULT_BYTES = 512 * 1024 * 1024
 MEMBERS_SCHEMA = StructType(
     [StructField("block", LongType()), StructField("rule", IntegerType()), StructField("record", BinaryType())]
 )
@@ -125,11 +119,13 @@ def shared_blocks(numbered: DataFrame, rule_count: int, rows: int) -> JavaObject
     filter_bytes = numbered.sparkSession._jvm.io.gluelabeling.BlockFilter.bytesFor(
         expected, SHARED_BLOCKS_FALSE_POSITIVES
     )
-    tasks = max(1, SHARED_BLOCKS_RESULT_BYTES // (2 * filter_bytes))
-    if numbers._jdf.queryExecution().toRdd().getNumPartitions() > tasks:
-        numbers = numbers.coalesce(tasks)
     return jvm_call(
-        numbers, "io.gluelabeling.SharedBlocks", "filter", rule_count, expected, SHARED_BLOCKS_FALSE_POSITIVES
+        within_task_results(numbers, 2 * filter_bytes),  # a task returns its seen and seen-again filters
+        "io.gluelabeling.SharedBlocks",
+        "filter",
+        rule_count,
+        expected,
+        SHARED_BLOCKS_FALSE_POSITIVES,
     )
 
 

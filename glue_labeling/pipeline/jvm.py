@@ -40,6 +40,27 @@ def register_jvm_functions(spark: SparkSession) -> None:
             ) from error
 
 
+# A JVM function that returns one sketch per task (SharedBlocks.java, DistinctCounts.java) has
+# the driver receive and merge them all: at most this many bytes together, well under Spark's
+# default spark.driver.maxResultSize (1 GB). With the shared blocks' filters of 10M records
+# (133 MB each, two per task) and ten partitions, the job ran out of the driver's 4 GB heap and
+# past that limit.
+TASK_RESULTS_BYTES = 512 * 1024 * 1024
+
+
+def partition_count(frame: DataFrame) -> int:
+    """The partitions of `frame`'s internal rows: the tasks a JVM function of them runs."""
+    return frame._jdf.queryExecution().toRdd().getNumPartitions()
+
+
+def within_task_results(frame: DataFrame, bytes_per_task: int) -> DataFrame:
+    """`frame`, coalesced (no shuffle) to as many partitions as keep the results of a JVM
+    function returning `bytes_per_task` per task within TASK_RESULTS_BYTES; fewer tasks then
+    read more rows each (one reads all of 10M records for the shared blocks' filter)."""
+    tasks = max(1, TASK_RESULTS_BYTES // max(bytes_per_task, 1))
+    return frame.coalesce(tasks) if partition_count(frame) > tasks else frame
+
+
 def jvm_call(frame: DataFrame, class_name: str, method: str, *arguments: Any) -> Any:
     """What a static JVM method of glue-labeling-similarity.jar returns for `frame`'s rows (as
     Spark's internal rows, RDD[InternalRow]) and `arguments`."""
@@ -66,7 +87,7 @@ def first_partitions(frame: DataFrame, share: float) -> DataFrame:
     """The rows of `frame`'s first partitions, about `share` of them (at least one; `frame`
     itself at 1.0), computed without the others (Partitions.java). Partitions of a hash
     partitioning are a random sample of its keys: of blocks, for the candidate pairs."""
-    partitions = frame._jdf.queryExecution().toRdd().getNumPartitions()
+    partitions = partition_count(frame)
     count = max(1, math.ceil(partitions * share))
     if count >= partitions:
         return frame

@@ -25,6 +25,11 @@ public final class DistinctCounts {
 
   private DistinctCounts() {}
 
+  /** What a task returns for this many columns: a byte per register. */
+  public static long bytesPerTask(int columns) {
+    return (long) columns * REGISTERS;
+  }
+
   public static long[] estimate(RDD<InternalRow> rows, int columns) {
     byte[][] registers =
         rows.toJavaRDD()
