@@ -618,15 +618,19 @@ def test_compared_candidates_level_every_kind_of_text_as_rapidfuzz_s_jaro_winkle
     texts = ["".join(rng.choice("abcde") for _ in range(rng.randint(1, 9))) for _ in range(24)]
     texts += ["".join(rng.choice("abcde éü") for _ in range(rng.randint(1, 9))) for _ in range(12)]
     texts += ["łódź", "lodz", "a" * 70 + "b", "a" * 69 + "bc", "martha", "marhta", "dwayne", "duane"]
-    records = spark.createDataFrame([(i, 0, "all", text, None) for i, text in enumerate(texts)], BLOCKED_SCHEMA)
+    # Ids in another order than the records': a block's member is compared with each later one
+    # from its own masks, so the pair's left text stands on either side of the comparison.
+    ids = rng.sample(range(len(texts)), len(texts))
+    records = spark.createDataFrame([(ids[i], 0, "all", text, None) for i, text in enumerate(texts)], BLOCKED_SCHEMA)
     compared = compared_candidates(records, [ExactRule("exact:everyone", (0,))], [], 3, (), False, rows=len(texts))
 
     def level(left: str, right: str) -> int:
         similarity = JaroWinkler.normalized_similarity(left, right)
         return 3 if left == right else 2 if similarity >= CLOSE else 1 if similarity >= SIMILAR else 0
 
+    text_of = dict(zip(ids, texts, strict=True))
     levels = {(row.id_l, row.id_r): row._gl_lvl1 for row in compared.collect()}
-    assert levels == {(i, j): level(texts[i], texts[j]) for i, j in itertools.combinations(range(len(texts)), 2)}
+    assert levels == {(i, j): level(text_of[i], text_of[j]) for i, j in itertools.combinations(sorted(ids), 2)}
 
 
 def _members(spark: SparkSession, rows: list[tuple[int, int, int | None, int | None, str]]) -> DataFrame:

@@ -77,7 +77,10 @@ public final class BlockComparison implements FlatMapFunction<Iterator<InternalR
    */
   private final class Pairs implements Iterator<InternalRow> {
     private final Iterator<InternalRow> input;
-    private final JaroWinklerSimilarity jaroWinkler = new JaroWinklerSimilarity();
+    // Per column, the Jaro-Winkler masks of the text of patternOf[column]: a block's pairs are
+    // made member by member, the member with each later one, so its masks serve them all.
+    private final JaroWinklerSimilarity.Pattern[] patterns;
+    private final PackedRecord[] patternOf;
     private final UnsafeRowWriter writer;
     // The block's members and the rule each entered it by.
     private final List<PackedRecord> members = new ArrayList<>();
@@ -95,6 +98,11 @@ public final class BlockComparison implements FlatMapFunction<Iterator<InternalR
     Pairs(Iterator<InternalRow> input) {
       this.input = input;
       this.writer = new UnsafeRowWriter(3 + columns + carried);
+      this.patterns = new JaroWinklerSimilarity.Pattern[columns];
+      for (int c = 0; c < columns; c++) {
+        patterns[c] = new JaroWinklerSimilarity.Pattern();
+      }
+      this.patternOf = new PackedRecord[columns];
     }
 
     @Override
@@ -180,7 +188,7 @@ public final class BlockComparison implements FlatMapFunction<Iterator<InternalR
       if (foundEarlier(left, right, rule)) {
         return false;
       }
-      write(left, right, rule);
+      write(left, right, rule, first, second);
       return true;
     }
 
@@ -194,14 +202,15 @@ public final class BlockComparison implements FlatMapFunction<Iterator<InternalR
       return false;
     }
 
-    private void write(PackedRecord left, PackedRecord right, int rule) {
+    /** The pair (left, right), its levels compared from `member` (the block's earlier) to `other`. */
+    private void write(PackedRecord left, PackedRecord right, int rule, PackedRecord member, PackedRecord other) {
       writer.reset();
       writer.zeroOutNullBytes();
       writer.write(0, left.id);
       writer.write(1, right.id);
       writer.write(2, rule);
       for (int c = 0; c < columns; c++) {
-        writer.write(3 + c, level(left, right, c));
+        writer.write(3 + c, level(member, other, c));
       }
       for (int c = 0; c < carried; c++) {
         double value = left.carried(c);
@@ -213,15 +222,22 @@ public final class BlockComparison implements FlatMapFunction<Iterator<InternalR
       }
     }
 
-    /** fellegi_sunter.comparison_level of the two records' texts' Jaro-Winkler similarity. */
-    private byte level(PackedRecord left, PackedRecord right, int column) {
-      if (left.isNull(column) || right.isNull(column)) {
+    /**
+     * fellegi_sunter.comparison_level of the two records' texts' Jaro-Winkler similarity (the
+     * same either way round), with the masks of `member`'s text.
+     */
+    private byte level(PackedRecord member, PackedRecord other, int column) {
+      if (member.isNull(column) || other.isNull(column)) {
         return NULL_LEVEL;
       }
-      if (left.sameText(right, column)) {
+      if (member.sameText(other, column)) {
         return EXACT;
       }
-      double similarity = jaroWinkler.similarityOf(left.text(column), right.text(column));
+      if (patternOf[column] != member) {
+        patterns[column].set(member.text(column));
+        patternOf[column] = member;
+      }
+      double similarity = patterns[column].similarityTo(other.text(column));
       return similarity >= close ? (byte) 2 : similarity >= similar ? (byte) 1 : (byte) 0;
     }
   }
