@@ -57,10 +57,10 @@ from glue_labeling.pipeline.fellegi_sunter import (
     pair_levels,
     random_pairs,
     score_unsupervised,
+    term_frequencies,
     term_frequency_columns,
     u_probabilities,
     with_levels,
-    with_term_frequencies,
 )
 from glue_labeling.pipeline.jvm import first_partitions, jvm_call, partition_count, register_jvm_functions
 from glue_labeling.pipeline.literals import column_in, double_array
@@ -511,7 +511,8 @@ COLUMN_RULES = [ExactRule(f"exact:c{i}", (i,)) for i in range(3)]
 
 
 def _compared(records: DataFrame, linkage: bool = False, oversized: list[tuple[int, int]] | None = None) -> DataFrame:
-    return compared_candidates(records, COLUMN_RULES, oversized or [], 3, (), linkage, rows=records.count())
+    no_frequencies = term_frequencies(records, {})
+    return compared_candidates(records, COLUMN_RULES, oversized or [], 3, no_frequencies, linkage, rows=records.count())
 
 
 NUMBERED_SCHEMA = f"{RECORD_ID} long, {SOURCE} int, _gl_b0 long"
@@ -589,24 +590,37 @@ def test_compared_candidates_linkage_only_crosses_sources(spark: SparkSession) -
     )
 
 
-@pytest.mark.parametrize("counted_apart", [False, True])
-def test_compared_candidates_carry_the_left_record_s_columns_and_compare_by_jaro_winkler(
-    spark: SparkSession, counted_apart: bool
+def test_compared_candidates_carry_the_left_record_s_term_frequencies_and_compare_by_jaro_winkler(
+    spark: SparkSession,
 ) -> None:
     records = spark.createDataFrame(
-        [(1, 0, "martha", "smith", None, 0.5), (2, 0, "marhta", "smith", "x", 0.25), (3, 0, "zoe", "smyth", "y", 0.1)],
-        f"{BLOCKED_SCHEMA}, _gl_tf1 double",
+        [
+            (1, 0, "martha", "smith", None),
+            (2, 0, "marhta", "smith", "x"),
+            (3, 0, "zoe", "smyth", "y"),
+            (4, 0, "bob", "smith", "z"),
+        ],
+        BLOCKED_SCHEMA,
     )
     # One rule that puts everyone in one block.
     everyone = ExactRule("exact:everyone", (4,))
     keyed = records.withColumn("_gl_n4", F.lit("all"))
-    # Blocks counted on the records without the carried column, as when it comes from a join.
-    counted = keyed.drop("_gl_tf1") if counted_apart else None
-    compared = compared_candidates(keyed, [everyone], [], 3, ("_gl_tf1",), False, rows=3, counted=counted)
+    # Column 1: "smith" is held by three of four records, so it is listed: 3/4; "smyth", held by
+    # one, is not: the share of two, 2/4. Column 2: three values, none listed: 2/3; null: null.
+    frequencies = term_frequencies(keyed, {1: 4, 2: 3})
+    compared = compared_candidates(keyed, [everyone], [], 3, frequencies, False, rows=4)
     expected = spark.createDataFrame(
         # martha/marhta: Jaro-Winkler 0.961 (close); smith/smyth 0.893 (similar); x/y 0; null: -1.
-        [(1, 2, 0, 2, 3, -1, 0.5), (1, 3, 0, 0, 1, -1, 0.5), (2, 3, 0, 0, 1, 0, 0.25)],
-        "id_l long, id_r long, rule int, _gl_lvl0 byte, _gl_lvl1 byte, _gl_lvl2 byte, _gl_tf1_l double",
+        [
+            (1, 2, 0, 2, 3, -1, 0.75, None),
+            (1, 3, 0, 0, 1, -1, 0.75, None),
+            (1, 4, 0, 0, 3, -1, 0.75, None),
+            (2, 3, 0, 0, 1, 0, 0.75, 2 / 3),
+            (2, 4, 0, 0, 3, 0, 0.75, 2 / 3),
+            (3, 4, 0, 0, 1, 0, 0.5, 2 / 3),
+        ],
+        "id_l long, id_r long, rule int, _gl_lvl0 byte, _gl_lvl1 byte, _gl_lvl2 byte, _gl_tf1_l double, "
+        "_gl_tf2_l double",
     )
     assert_df_equality(compared, expected, ignore_row_order=True, ignore_nullable=True)
 
@@ -622,7 +636,8 @@ def test_compared_candidates_level_every_kind_of_text_as_rapidfuzz_s_jaro_winkle
     # from its own masks, so the pair's left text stands on either side of the comparison.
     ids = rng.sample(range(len(texts)), len(texts))
     records = spark.createDataFrame([(ids[i], 0, "all", text, None) for i, text in enumerate(texts)], BLOCKED_SCHEMA)
-    compared = compared_candidates(records, [ExactRule("exact:everyone", (0,))], [], 3, (), False, rows=len(texts))
+    everyone = [ExactRule("exact:everyone", (0,))]
+    compared = compared_candidates(records, everyone, [], 3, term_frequencies(records, {}), False, rows=len(texts))
 
     def level(left: str, right: str) -> int:
         similarity = JaroWinkler.normalized_similarity(left, right)
@@ -639,7 +654,8 @@ def _members(spark: SparkSession, rows: list[tuple[int, int, int | None, int | N
     numbered = spark.createDataFrame(
         rows, f"{RECORD_ID} long, {SOURCE} int, _gl_b0 long, _gl_b1 long, _gl_n0 string"
     ).coalesce(1)
-    return compare.block_members(numbered, 2, ("_gl_n0",), (), compare.shared_blocks(numbered, 2, len(rows)))
+    shared = compare.shared_blocks(numbered, 2, len(rows))
+    return compare.block_members(numbered, 2, ("_gl_n0",), term_frequencies(numbered, {}), shared)
 
 
 def test_block_pairs_pair_only_one_rule_s_records_when_block_numbers_collide(spark: SparkSession) -> None:
@@ -716,7 +732,7 @@ def test_shared_blocks_hold_every_block_of_two_or_more_records_and_few_others(
     numbered = alone.unionByName(others).withColumn("_gl_n0", F.lit("x"))
     shared = compare.shared_blocks(numbered, 1, numbered.count())
     assert tasks == [3 if result_bytes > 1 else 1]
-    members = compare.block_members(numbered, 1, ("_gl_n0",), (), shared)
+    members = compare.block_members(numbered, 1, ("_gl_n0",), term_frequencies(numbered, {}), shared)
     passed = {row.block for row in members.select("block").distinct().collect()}
     again = set(numbers[::7]) | set(numbers[::11])
     assert again <= passed
@@ -888,30 +904,6 @@ def test_random_pairs_bring_both_records_columns(spark: SparkSession) -> None:
 def test_comparison_levels(spark: SparkSession) -> None:
     frame = spark.createDataFrame([(1.0,), (0.95,), (0.85,), (0.3,), (None,)], "_gl_sim0 double")
     assert [r[level_column(0)] for r in with_levels(frame, 1).collect()] == [3, 2, 1, 0, -1]
-
-
-def test_with_term_frequencies_list_the_values_three_or_more_records_hold(spark: SparkSession) -> None:
-    names = ["john", "john", "john", "ann", "ann", "jim", None]
-    records = spark.createDataFrame(
-        [(i, name, "x" if i < 4 else None) for i, name in enumerate(names)],
-        f"{RECORD_ID} long, _gl_n0 string, _gl_n1 string",
-    )
-    # Column 0: 6 values; john's share is counted, ann's and jim's are the share of two (exact
-    # for ann; jim, unique, agrees with nobody). Column 1: "x" held by 4 of 4.
-    expected = spark.createDataFrame(
-        [
-            (i, name, "x" if i < 4 else None, share, 1.0 if i < 4 else None)
-            for i, (name, share) in enumerate(zip(names, [0.5, 0.5, 0.5, 1 / 3, 1 / 3, 1 / 3, None], strict=True))
-        ],
-        f"{RECORD_ID} long, _gl_n0 string, _gl_n1 string, _gl_tf0 double, _gl_tf1 double",
-    )
-    with_frequencies = with_term_frequencies(records, {0: 6, 1: 4})
-    assert_df_equality(with_frequencies, expected, ignore_row_order=True, ignore_nullable=True, allow_nan_equality=True)
-    # One broadcast of the listed values, which the second column's join reuses.
-    with_frequencies.collect()
-    final_plan = with_frequencies._jdf.queryExecution().executedPlan().toString().split("Initial Plan")[0]
-    assert final_plan.count("ReusedExchange") == 1
-    assert with_term_frequencies(records, {}) is records
 
 
 def test_term_frequency_columns_are_the_skewed_ones() -> None:

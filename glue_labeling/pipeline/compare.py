@@ -9,9 +9,10 @@ records' columns side by side. Both happen in one shuffle:
      go into a Bloom filter, made in one pass over the records without moving them
      (SharedBlocks.java; most keys of a near-unique column or a MinHash band are held by one
      record);
-  2. each record goes, packed into one byte string with its compared columns, the columns the
-     model carries (term frequencies) and its block numbers the filter holds, to the partition
-     of each such block (BlockEntries.java), the block's records next to one another;
+  2. each record goes, packed into one byte string with its compared columns, the term
+     frequencies of its values (looked up on the way, fellegi_sunter.TermFrequencies) and its
+     block numbers the filter holds, to the partition of each such block (BlockEntries.java),
+     the block's records next to one another;
   3. there a JVM function (scripts/jvm/src, BlockComparison.java) makes the block's pairs, drops
      those an earlier rule finds too (both records list that rule's block), and compares each
      pair's columns: the level of fellegi_sunter.comparison_level, from the same Jaro-Winkler.
@@ -34,7 +35,7 @@ from pyspark.sql.types import BinaryType, ByteType, DoubleType, IntegerType, Lon
 
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import BlockingRule, key_column, with_rule_keys, without_oversized
-from glue_labeling.pipeline.fellegi_sunter import CLOSE, SIMILAR, level_column
+from glue_labeling.pipeline.fellegi_sunter import CLOSE, SIMILAR, TermFrequencies, level_column
 from glue_labeling.pipeline.jvm import jvm_call, jvm_frame, within_task_results
 from glue_labeling.pipeline.normalize import comparison_column
 
@@ -58,25 +59,22 @@ def compared_candidates(
     rules: list[BlockingRule],
     oversized: list[tuple[int, int]],
     column_count: int,
-    carried: tuple[str, ...],
+    frequencies: TermFrequencies,
     linkage: bool,
     rows: int,
-    counted: DataFrame | None = None,
 ) -> DataFrame:
-    """(id_l, id_r, rule, `_gl_lvl<i>` as bytes, and `<name>_l` for each `carried` column of the
-    left record): each candidate pair once, under the first rule that finds it. Dedup: id_l <
-    id_r; linkage: the record of table 0 left, table 1 right. `records`: normalized, with
-    RECORD_ID, SOURCE, what the rules' keys read (BAND_KEYS) and the `carried` columns (doubles);
-    the blocks `oversized` (rule, key) make no pairs and find none. `rows`: the records.
-    `counted`: the same records without the `carried` columns, where adding them cost work (the
-    term frequencies' joins): the shared blocks' filter is made of it (at 1M generated records,
-    when the blocks were counted exactly, the count's first job took 1.3 s against 1.7-1.9 s
-    with the joins)."""
+    """(id_l, id_r, rule, `_gl_lvl<i>` as bytes, and `<name>_l` for each of `frequencies`'
+    carried columns: the left record's term frequencies): each candidate pair once, under the
+    first rule that finds it. Dedup: id_l < id_r; linkage: the record of table 0 left, table 1
+    right. `records`: normalized, with RECORD_ID, SOURCE and what the rules' keys read
+    (BAND_KEYS); the blocks `oversized` (rule, key) make no pairs and find none. `rows`: the
+    records."""
     compared = tuple(comparison_column(i) for i in range(column_count))
-    numbered = block_numbers(with_rule_keys(records, rules, (*compared, *carried)), oversized, len(rules))
-    numbers_only = numbered if counted is None else block_numbers(with_rule_keys(counted, rules), oversized, len(rules))
-    shared = shared_blocks(numbers_only, len(rules), rows)
-    members = block_members(numbered, len(rules), compared, carried, shared)
+    carried = (*compared, *frequencies.key_names())
+    keyed = with_rule_keys(records.select("*", *frequencies.key_columns()), rules, carried)
+    numbered = block_numbers(keyed, oversized, len(rules))
+    shared = shared_blocks(numbered, len(rules), rows)
+    members = block_members(numbered, len(rules), compared, frequencies, shared)
     # A multiple of the shuffle partitions (the task slots, locally): at 1M generated records
     # 11 partitions on two cores left one core idle for the last task's 1.5 s.
     slots = int(records.sparkSession.conf.get("spark.sql.shuffle.partitions") or 1)
@@ -86,7 +84,7 @@ def compared_candidates(
     # (rule, key) compared every row of a rule in full (a quarter of the comparison's time at 1M
     # records).
     members = members.repartition(partitions, "block").sortWithinPartitions("block")
-    return block_pairs(members, len(rules), column_count, carried, linkage)
+    return block_pairs(members, len(rules), column_count, frequencies.carried(), linkage)
 
 
 def block_column(rule: int) -> str:
@@ -130,22 +128,24 @@ def shared_blocks(numbered: DataFrame, rule_count: int, rows: int) -> JavaObject
 
 
 def block_members(
-    numbered: DataFrame, rule_count: int, compared: tuple[str, ...], carried: tuple[str, ...], shared: JavaObject
+    numbered: DataFrame, rule_count: int, compared: tuple[str, ...], frequencies: TermFrequencies, shared: JavaObject
 ) -> DataFrame:
-    """MEMBERS_SCHEMA: each record of `numbered` (block_numbers) once per block the `shared`
-    filter holds (shared_blocks) that the record is in (BlockEntries.java)."""
+    """MEMBERS_SCHEMA: each record of `numbered` (block_numbers, with the value keys of
+    `frequencies`) once per block the `shared` filter holds (shared_blocks) that the record is
+    in, carrying its term frequencies (BlockEntries.java)."""
+    spark = numbered.sparkSession
     records = numbered.select(
-        RECORD_ID, SOURCE, *[block_column(rule) for rule in range(rule_count)], *compared, *carried
+        RECORD_ID, SOURCE, *[block_column(rule) for rule in range(rule_count)], *compared, *frequencies.key_names()
     )
     return jvm_frame(
         records,
         "io.gluelabeling.BlockEntries",
         "entries",
         MEMBERS_SCHEMA,
-        numbered.sparkSession._jsc.broadcast(shared),
+        spark._jsc.broadcast(shared),
+        spark._jsc.broadcast(frequencies.table),
         rule_count,
         len(compared),
-        len(carried),
     )
 
 

@@ -29,8 +29,8 @@ do); the pair's match weight is the prior log-odds plus the sum of log2(m/u) ove
     a rare one, so for skewed columns the exact level's u becomes the value's own frequency
     (scaled by the rule's exact u over the sampled one).
     Two records agree exactly only on a value at least two records hold, so only the values
-    held by three or more are counted and shipped (with_term_frequencies); any other value a
-    pair agrees on is held by exactly two.
+    held by three or more are counted (term_frequencies); any other value a pair agrees on is
+    held by exactly two.
 
 The score is the match probability, 1 / (1 + 2**-weight).
 """
@@ -41,12 +41,13 @@ import dataclasses
 import math
 
 import numpy as np
+from py4j.java_gateway import JavaObject
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import ColumnProfile, RuleCost
-from glue_labeling.pipeline.jvm import first_partitions, register_jvm_functions
+from glue_labeling.pipeline.jvm import first_partitions, jvm_call, register_jvm_functions
 from glue_labeling.pipeline.literals import double_array
 from glue_labeling.pipeline.load import InputDataError
 from glue_labeling.pipeline.normalize import comparison_column
@@ -112,51 +113,65 @@ def pair_levels(joined: DataFrame, column_count: int) -> DataFrame:
     return joined.select("id_l", "id_r", "rule", *levels)
 
 
-# Values held by fewer records are not listed in the term frequencies (with_term_frequencies):
-# a value two records agree on is held by at least two, so an unlisted one by exactly two.
+# Values held by fewer records are not listed in the term frequencies (term_frequencies): a
+# value two records agree on is held by at least two, so an unlisted one by exactly two.
 LISTED_VALUE_MIN_RECORDS = 3
+UNLISTED_VALUE_RECORDS = 2
 
 
-def with_term_frequencies(records: DataFrame, non_null_counts: dict[int, int]) -> DataFrame:
-    """Adds `_gl_tf<i>` for each column in `non_null_counts` (column -> its non-null values):
-    the share of those values equal to this record's, where that matters: a record whose value
-    fewer than LISTED_VALUE_MIN_RECORDS records hold gets the share of two, which is exact for
-    every value an exact agreement can be on (a unique value agrees with nothing).
+def term_frequency_key(index: int) -> Column:
+    """A 64-bit key of column `index`'s normalized value (null where the value is): the column
+    is hashed in, so one table holds every column's values."""
+    value = comparison_column(index)
+    return F.when(F.col(value).isNotNull(), F.xxhash64(F.lit(index), value))
 
-    One aggregation counts every column's values (as 64-bit hashes of the column and value);
-    the listed values reach the records through one broadcast, joined once per column, so the
-    records are not shuffled. Listing every value instead broadcast a table of each column's
-    distinct values: at 1M generated person records, 7 columns among them the near-unique phone,
-    email and address, that took 12 s. A broadcast per column's listed values took a Spark job
-    each (7 of 0.1-0.5 s at 1M records); the joins of one broadcast reuse its one job."""
+
+@dataclasses.dataclass(frozen=True)
+class TermFrequencies:
+    """The values of the term-frequency columns three or more records hold, counted, in the JVM
+    (TermFrequencies.java): compare.block_members looks each record's values up as it ships the
+    record to its blocks, and the record carries, per column, the share of that column's
+    non-null values equal to its own (`term_frequency_column`), where that matters: a value not
+    listed gets the share of UNLISTED_VALUE_RECORDS, which is exact for every value an exact
+    agreement can be on (a unique value agrees with nothing)."""
+
+    columns: tuple[int, ...]
+    table: JavaObject  # TermFrequencies.java: the listed values and each column's non-null values
+
+    def carried(self) -> tuple[str, ...]:
+        """The names of the shares a record carries, in `columns` order."""
+        return tuple(term_frequency_column(i) for i in self.columns)
+
+    def key_names(self) -> tuple[str, ...]:
+        """The names of key_columns."""
+        return tuple(f"{name}_key" for name in self.carried())
+
+    def key_columns(self) -> list[Column]:
+        """Each column's term_frequency_key, named as key_names says."""
+        return [term_frequency_key(i).alias(name) for i, name in zip(self.columns, self.key_names(), strict=True)]
+
+
+def term_frequencies(records: DataFrame, non_null_counts: dict[int, int]) -> TermFrequencies:
+    """The TermFrequencies of the columns in `non_null_counts` (column -> its non-null values):
+    one aggregation counts every column's values by their keys and the JVM holds those with
+    LISTED_VALUE_MIN_RECORDS or more. Listing every value instead broadcast a table of each
+    column's distinct values: at 1M generated person records, 7 columns among them the
+    near-unique phone, email and address, that took 12 s."""
+    spark = records.sparkSession
     if not non_null_counts:
-        return records
-    value_key = {
-        index: F.when(F.col(comparison_column(index)).isNotNull(), F.xxhash64(F.lit(index), comparison_column(index)))
-        for index in non_null_counts
-    }
+        return TermFrequencies((), spark._jvm.io.gluelabeling.TermFrequencies.none())
     listed = (
-        records.select(F.explode(F.array(*value_key.values())).alias("_gl_value"))
-        .where(F.col("_gl_value").isNotNull())
-        .groupBy("_gl_value")
-        .agg(F.count(F.lit(1)).alias("_gl_count"))
-        .where(F.col("_gl_count") >= LISTED_VALUE_MIN_RECORDS)
-        .localCheckpoint()  # counted once, read by the broadcast
+        records.select(F.explode(F.array(*[term_frequency_key(i) for i in non_null_counts])).alias("value"))
+        .where(F.col("value").isNotNull())
+        .groupBy("value")
+        .agg(F.count(F.lit(1)).alias("records"))
+        .where(F.col("records") >= LISTED_VALUE_MIN_RECORDS)
     )
-    result = records
-    for index, non_null in non_null_counts.items():
-        result = (
-            result.withColumn("_gl_value", value_key[index])
-            .join(F.broadcast(listed), "_gl_value", "left")
-            .select(
-                *result.columns,
-                F.when(
-                    F.col(comparison_column(index)).isNotNull(),
-                    F.coalesce(F.col("_gl_count"), F.lit(2)) / max(non_null, 1),
-                ).alias(term_frequency_column(index)),
-            )
-        )
-    return result
+    non_null = spark._sc._gateway.new_array(spark._jvm.double, len(non_null_counts))
+    for position, count in enumerate(non_null_counts.values()):
+        non_null[position] = float(max(count, 1))
+    table = jvm_call(listed, "io.gluelabeling.TermFrequencies", "listed", non_null, float(UNLISTED_VALUE_RECORDS))
+    return TermFrequencies(tuple(non_null_counts), table)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -471,14 +486,13 @@ def fit(
     )
 
 
-def records_with_term_frequencies(
+def records_term_frequencies(
     records: DataFrame, profiles: list[ColumnProfile], single_column_costs: dict[int, RuleCost], rows: int
-) -> tuple[DataFrame, tuple[str, ...]]:
-    """`records` with the term frequencies of the skewed columns (term_frequency_columns), and
-    the names of those columns: what a pair carries of its left record for the score."""
+) -> TermFrequencies:
+    """The term frequencies of the skewed columns (term_frequency_columns): what a pair carries
+    of its left record for the score."""
     frequent = term_frequency_columns(single_column_costs, profiles)
-    non_null = {i: round(profiles[i].non_null_ratio * rows) for i in frequent}
-    return with_term_frequencies(records, non_null), tuple(term_frequency_column(i) for i in frequent)
+    return term_frequencies(records, {i: round(profiles[i].non_null_ratio * rows) for i in frequent})
 
 
 def score_unsupervised(
@@ -491,7 +505,7 @@ def score_unsupervised(
     em_share: float = 1.0,
 ) -> tuple[DataFrame, FellegiSunterModel]:
     """The candidate pairs' `levels` (compare.compared_candidates, with the left record's term
-    frequencies of records_with_term_frequencies) with `match_score`, and the model fitted on
+    frequencies of records_term_frequencies) with `match_score`, and the model fitted on
     the pairs of the first `em_share` of their partitions (em_sample_share).
     `columns_fixed_by_rule`: rule -> the columns its exact key makes agree."""
     column_count = len(profiles)

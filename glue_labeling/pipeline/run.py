@@ -44,7 +44,7 @@ from glue_labeling.pipeline.compare import compared_candidates
 from glue_labeling.pipeline.fellegi_sunter import (
     FellegiSunterModel,
     em_sample_share,
-    records_with_term_frequencies,
+    records_term_frequencies,
     score_unsupervised,
 )
 from glue_labeling.pipeline.learn_blocking import learn_rules, missed_matches
@@ -184,17 +184,9 @@ def block_and_score(
 
     def block() -> DataFrame:
         # The term frequencies go along with the records: the score reads the left record's.
-        with_frequencies, carried = records_with_term_frequencies(records, profiles, plan.single_column_costs(), rows)
-        return compared_candidates(
-            with_frequencies,
-            plan.rules,
-            plan.oversized_keys(),
-            len(compared),
-            carried,
-            linkage,
-            rows,
-            counted=records,  # the blocks are counted without the term frequencies' joins
-        )
+        frequencies = records_term_frequencies(records, profiles, plan.single_column_costs(), rows)
+        oversized = plan.oversized_keys()
+        return compared_candidates(records, plan.rules, oversized, len(compared), frequencies, linkage, rows)
 
     # The records are at their blocks; their pairs are made and compared by each job that reads
     # `levels`: the model's fit on a share of the blocks, then the scores' checkpoint. Kept

@@ -9,14 +9,16 @@ import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeRowWriter;
 
 /**
- * Each record once per block of more than one record it is in (compare.py): in, rows of (id
+ * Each record once per block of more than one record it is in (compare.py). In: rows of (id
  * long, source int, a block number per rule as bigint, null where the rule gives the record no
- * key, the compared columns as strings, the carried columns as doubles); out, rows of (block
- * long, rule int, record binary: PackedRecord), for the blocks a Bloom filter of the blocks of
- * more than one record (compare.shared_blocks) may hold. A false positive only sends a record to
- * a block it is alone in, which makes no pair; the record lists the same blocks, so that
- * BlockComparison can tell whether an earlier rule pairs two records (two records in one block
- * are in a block of more than one record, which the filter holds).
+ * key, the compared columns as strings, then the key of each term-frequency column's value,
+ * null where the value is). Out: rows of (block long, rule int, record binary: PackedRecord),
+ * for the blocks a Bloom filter of the blocks of more than one record (compare.shared_blocks)
+ * may hold. A false positive only sends a record to a block it is alone in, which makes no pair;
+ * the record lists the same blocks, so that BlockComparison can tell whether an earlier rule
+ * pairs two records (two records in one block are in a block of more than one record, which the
+ * filter holds). The record carries, per term-frequency column, the share of the column's
+ * non-null values equal to its own (TermFrequencies), NaN where its value is null.
  *
  * <p>It replaced Spark exploding every record into a row per rule, its compared and carried
  * columns and every rule's key copied into each, and a broadcast semi join on the block
@@ -25,48 +27,54 @@ import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeRowWriter;
  */
 public final class BlockEntries implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
   private final Broadcast<BlockFilter> shared;
+  private final Broadcast<TermFrequencies> frequencies;
   private final int rules;
   private final int columns;
-  private final int carried;
 
-  private BlockEntries(Broadcast<BlockFilter> shared, int rules, int columns, int carried) {
+  private BlockEntries(
+      Broadcast<BlockFilter> shared, Broadcast<TermFrequencies> frequencies, int rules, int columns) {
     if (rules > PackedRecord.MAX_RULES) {
       throw new IllegalArgumentException(
           "at most " + PackedRecord.MAX_RULES + " blocking rules, not " + rules);
     }
     this.shared = shared;
+    this.frequencies = frequencies;
     this.rules = rules;
     this.columns = columns;
-    this.carried = carried;
   }
 
   public static RDD<InternalRow> entries(
-      RDD<InternalRow> records, Broadcast<BlockFilter> shared, int rules, int columns, int carried) {
-    return records
-        .toJavaRDD()
-        .mapPartitions(new BlockEntries(shared, rules, columns, carried))
-        .rdd();
+      RDD<InternalRow> records,
+      Broadcast<BlockFilter> shared,
+      Broadcast<TermFrequencies> frequencies,
+      int rules,
+      int columns) {
+    return records.toJavaRDD().mapPartitions(new BlockEntries(shared, frequencies, rules, columns)).rdd();
   }
 
   @Override
   public Iterator<InternalRow> call(Iterator<InternalRow> input) {
-    return new Entries(input, shared.value());
+    return new Entries(input, shared.value(), frequencies.value());
   }
 
   /** A record's entries one after another, each written into one reused UnsafeRow. */
   private final class Entries implements Iterator<InternalRow> {
     private final Iterator<InternalRow> input;
     private final BlockFilter filter;
+    private final TermFrequencies frequencies;
     private final UnsafeRowWriter writer = new UnsafeRowWriter(3);
     private final int[] rulesListed = new int[rules];
     private final long[] blocksListed = new long[rules];
+    private final double[] shares;
     private int count;
     private int emitted;
     private byte[] record;
 
-    Entries(Iterator<InternalRow> input, BlockFilter filter) {
+    Entries(Iterator<InternalRow> input, BlockFilter filter, TermFrequencies frequencies) {
       this.input = input;
       this.filter = filter;
+      this.frequencies = frequencies;
+      this.shares = new double[frequencies.columns()];
     }
 
     @Override
@@ -108,7 +116,11 @@ public final class BlockEntries implements FlatMapFunction<Iterator<InternalRow>
         }
       }
       if (count > 0) {
-        record = PackedRecord.pack(row, rules, columns, carried, rulesListed, count);
+        int keysAt = 2 + rules + columns;
+        for (int c = 0; c < shares.length; c++) {
+          shares[c] = row.isNullAt(keysAt + c) ? Double.NaN : frequencies.share(c, row.getLong(keysAt + c));
+        }
+        record = PackedRecord.pack(row, rules, columns, shares, rulesListed, count);
       }
     }
   }

@@ -115,7 +115,7 @@ public final class BlockFilter implements Serializable {
    * MurmurHash3's 64-bit finalizer: block numbers are hashes already, but a caller's numbers
    * need not be (consecutive ones would share a block and a key), and it costs no memory access.
    */
-  private static long mixed(long number) {
+  static long mixed(long number) {
     long hash = number;
     hash ^= hash >>> 33;
     hash *= 0xff51afd7ed558ccdL;

@@ -35,11 +35,11 @@ final class PackedRecord {
   private final String[] texts; // each compared text as a Java string, once asked for
 
   /**
-   * The record of `row` (id long, source int, a block number per rule, compared strings,
-   * carried doubles) with the blocks of the rules `rulesListed[0..count)` listed.
+   * The record of `row` (id long, source int, a block number per rule, compared strings) with
+   * the blocks of the rules `rulesListed[0..count)` listed, and the `carried` doubles.
    */
-  static byte[] pack(InternalRow row, int rules, int columns, int carried, int[] rulesListed, int count) {
-    int size = 8 + 1 + 1 + 9 * count + 4 * columns + 8 * carried;
+  static byte[] pack(InternalRow row, int rules, int columns, double[] carried, int[] rulesListed, int count) {
+    int size = 8 + 1 + 1 + 9 * count + 4 * columns + 8 * carried.length;
     int textsAt = 2 + rules;
     for (int c = 0; c < columns; c++) {
       if (!row.isNullAt(textsAt + c)) {
@@ -60,9 +60,8 @@ final class PackedRecord {
         text.writeTo(out);
       }
     }
-    int carriedFrom = textsAt + columns;
-    for (int c = 0; c < carried; c++) {
-      out.putDouble(row.isNullAt(carriedFrom + c) ? Double.NaN : row.getDouble(carriedFrom + c));
+    for (double value : carried) {
+      out.putDouble(value);
     }
     return out.array();
   }
