@@ -63,7 +63,7 @@ from glue_labeling.pipeline.fellegi_sunter import (
     with_levels,
 )
 from glue_labeling.pipeline.jvm import first_partitions, jvm_call, partition_count, register_jvm_functions
-from glue_labeling.pipeline.literals import column_in, double_array
+from glue_labeling.pipeline.literals import column_in
 from glue_labeling.pipeline.load import (
     InputDataError,
     check_primary_key,
@@ -996,10 +996,10 @@ def test_match_score_adds_weights_and_discounts_common_values(spark: SparkSessio
     u = np.array([[0.9, 0.05, 0.04, 0.01], [0.7, 0.1, 0.1, 0.1]])
     model = FellegiSunterModel(m, u, prior=0.2, iterations=5, term_frequency_columns=(0,))
     pairs = spark.createDataFrame(
-        [(1, 3, 3, 0.001), (2, 3, 3, 0.2), (3, 0, 0, None), (4, -1, 3, None)],
-        "pair int, _gl_lvl0 int, _gl_lvl1 int, _gl_tf0_l double",
+        [(1, 9, 0, 3, 3, 0.001), (2, 9, 0, 3, 3, 0.2), (3, 9, 0, 0, 0, None), (4, 9, 0, -1, 3, None)],
+        "id_l long, id_r long, rule int, _gl_lvl0 byte, _gl_lvl1 byte, _gl_tf0_l double",
     )
-    got = {r.pair: r.match_score for r in model.with_match_score(pairs, 2).collect()}
+    got = {r.id_l: r.match_score for r in model.with_match_score(pairs, 2).collect()}
 
     def probability(weight: float) -> float:
         return 1 / (1 + 2 ** -(math.log2(0.2 / 0.8) + weight))
@@ -1021,10 +1021,10 @@ def test_match_score_reads_a_pair_with_the_model_of_the_rule_that_found_it(spark
         m, u, 0.2, 5, (0,), rule_priors={0: 0.5, 1: 0.01}, rule_u=rule_u, columns_fixed_by_rule={0: (1,)}
     )
     pairs = spark.createDataFrame(
-        [(1, 1, 3, 3, 0.001), (2, 0, 0, 3, None), (3, 7, 2, -1, None)],
-        "pair int, rule int, _gl_lvl0 int, _gl_lvl1 int, _gl_tf0_l double",
+        [(1, 9, 1, 3, 3, 0.001), (2, 9, 0, 0, 3, None), (3, 9, 7, 2, -1, None)],
+        "id_l long, id_r long, rule int, _gl_lvl0 byte, _gl_lvl1 byte, _gl_tf0_l double",
     )
-    got = {r.pair: r.match_score for r in model.with_match_score(pairs, 2).collect()}
+    got = {r.id_l: r.match_score for r in model.with_match_score(pairs, 2).collect()}
 
     def probability(prior: float, weight: float) -> float:
         return 1 / (1 + 2 ** -(math.log2(prior / (1 - prior)) + weight))
@@ -1554,13 +1554,3 @@ def test_column_in_selects_what_isin_selects_over_the_whole_64_bit_range(spark: 
     assert chosen == {*extremes, 6, *range(100, 120)}
     assert frame.where(column_in("id", [])).count() == 0
     assert frame.where(~column_in("id", frozenset())).count() == frame.count()
-
-
-def test_double_array_holds_exactly_the_doubles_given(spark: SparkSession) -> None:
-    values = [1 / 3, -2.5, 0.0, 1e-300, 6.02e23, -math.log2(7 / 3), 5e-324]
-
-    (row,) = spark.range(1).select(double_array(values).alias("values")).collect()
-
-    assert row["values"] == values
-    with pytest.raises(ValueError, match="finite"):
-        double_array([1.0, math.inf])

@@ -39,16 +39,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import struct
 
 import numpy as np
 from py4j.java_gateway import JavaObject
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import ByteType, DoubleType, IntegerType, LongType, StructField, StructType
 
 from glue_labeling.pipeline import RECORD_ID, SOURCE
 from glue_labeling.pipeline.block import ColumnProfile, RuleCost
-from glue_labeling.pipeline.jvm import first_partitions, jvm_call, register_jvm_functions
-from glue_labeling.pipeline.literals import double_array
+from glue_labeling.pipeline.jvm import first_partitions, jvm_call, jvm_frame, register_jvm_functions
 from glue_labeling.pipeline.load import InputDataError
 from glue_labeling.pipeline.normalize import comparison_column
 from glue_labeling.pipeline.score import jaro_winkler, pair_side, similarity_column
@@ -211,55 +212,64 @@ class FellegiSunterModel:
         return {name: span / total for name, span in zip(names, spans, strict=True)}
 
     def with_match_score(self, pairs: DataFrame, column_count: int) -> DataFrame:
-        """`pairs` with `match_score`, the match probability 1 / (1 + 2**-weight) of each pair's
-        match weight under the model of the rule that found it (`rule`): that rule's prior and
-        u, over the levels EM saw (observed_levels), from the pair's `_gl_lvl<i>` and, for
-        term-frequency columns, the left record's `_gl_tf<i>_l`. A pair of a rule the model has
-        not seen gets the population's: the overall prior and u.
+        """(id_l, id_r, rule, match_score) of `pairs` (id_l, id_r, rule, `_gl_lvl<i>` and, for
+        the term-frequency columns, the left record's `_gl_tf<i>_l`): the match probability
+        1 / (1 + 2**-weight) of each pair's match weight under the model of the rule that found
+        it, that rule's prior and u, over the levels EM saw (observed_levels); a pair of a rule
+        the model has not seen gets the population's, the overall prior and u. For a
+        term-frequency column agreeing exactly, the value's own frequency replaces the exact
+        level's u, scaled as the rule's exact u is to the population's. Added up in the JVM
+        (MatchWeights.java) from the weights `match_weights` packs."""
+        spark = pairs.sparkSession
+        weights = spark._jvm.io.gluelabeling.MatchWeights.of(bytearray(self.match_weights(column_count)))
+        carried = [f"{term_frequency_column(i)}_l" for i in self.term_frequency_columns]
+        rows = pairs.select(
+            F.col("id_l").cast("long"),
+            F.col("id_r").cast("long"),
+            F.col("rule").cast("int"),
+            *[F.col(level_column(i)).cast("byte") for i in range(column_count)],
+            *[F.col(name).cast("double") for name in carried],
+        )
+        return jvm_frame(
+            rows,
+            "io.gluelabeling.MatchWeights",
+            "scores",
+            StructType(
+                [
+                    StructField("id_l", LongType()),
+                    StructField("id_r", LongType()),
+                    StructField("rule", IntegerType()),
+                    StructField("match_score", DoubleType()),
+                ]
+            ),
+            weights,
+            len(carried),
+        )
 
-        Two projections: the first works out once per pair which parameters apply and the levels
-        EM saw, the second adds up the weights. Written as one expression, each column's weight
-        repeated both, and on 1M generated records (5.8M pairs, six term-frequency columns)
-        scoring took 24 s against 1-2 s: generated code that size is not JIT-compiled."""
+    def match_weights(self, column_count: int) -> bytes:
+        """The weights with_match_score adds up, packed as MatchWeights.of reads them. Row 0 of
+        the tables is the population, row r + 1 the r-th rule of the sorted `rule_priors`; a
+        weight per column and level from -1 (null or unobserved: 0) to EXACT, log2(m / u)."""
         rules = sorted(self.rule_priors)
         priors = [self.prior, *[self.rule_priors[rule] for rule in rules]]
         u_tables = [self.u, *[self.rule_u[rule] for rule in rules]]
-        # Row 0 of the tables is the population; row r + 1 the r-th rule of `rules`.
-        row: Column = F.lit(0)
-        for position, rule in reversed(list(enumerate(rules, start=1))):
-            row = F.when(F.col("rule") == rule, F.lit(position)).otherwise(row)
-        observed = observed_levels(column_count, self.columns_fixed_by_rule)
-        staged = pairs.select(
-            "*", row.alias(_ROW), *[level.alias(_observed_column(i)) for i, level in enumerate(observed)]
-        )
-        table_row = F.col(_ROW)
-        total = F.element_at(double_array([math.log2(p / (1.0 - p)) for p in priors]), table_row + 1)
-        for i in range(column_count):
-            level = F.col(_observed_column(i))
-            # Per row, -1 (unobserved) weighs 0, then levels 0..3: log2(m / u).
-            weights = [
-                weight
-                for u in u_tables
-                for weight in (0.0, *[math.log2(self.m[i, k] / u[i, k]) for k in range(len(LEVELS))])
-            ]
-            contribution = F.element_at(double_array(weights), table_row * (len(LEVELS) + 1) + level + 2)
-            if i in self.term_frequency_columns:
-                # The value's own frequency replaces the population's exact u, scaled as the
-                # rule's exact u is to the population's.
-                scale = F.element_at(double_array([u[i, EXACT] / self.u[i, EXACT] for u in u_tables]), table_row + 1)
-                frequency = F.greatest(F.col(f"{term_frequency_column(i)}_l") * scale, F.lit(_PROBABILITY_FLOOR))
-                exact_weight = F.log2(F.lit(float(self.m[i, EXACT])) / frequency)
-                contribution = F.when(level == EXACT, exact_weight).otherwise(contribution)
-            total = total + contribution
-        probability = 1.0 / (1.0 + F.pow(F.lit(2.0), -total))
-        return staged.withColumn("match_score", probability).drop(_ROW, *map(_observed_column, range(column_count)))
-
-
-_ROW = "_gl_model_row"
-
-
-def _observed_column(index: int) -> str:
-    return f"_gl_observed{index}"
+        slots = max([*rules, *self.columns_fixed_by_rule], default=-1) + 1
+        ints = [column_count, len(priors), slots]
+        ints += [rules.index(rule) + 1 if rule in self.rule_priors else 0 for rule in range(slots)]
+        carried = list(self.term_frequency_columns)
+        ints += [carried.index(i) if i in carried else -1 for i in range(column_count)]
+        ints += fixed_columns_packed(self.columns_fixed_by_rule)
+        doubles = [math.log2(p / (1.0 - p)) for p in priors]
+        doubles += [
+            weight
+            for u in u_tables
+            for i in range(column_count)
+            for weight in (0.0, *[math.log2(self.m[i, k] / u[i, k]) for k in range(len(LEVELS))])
+        ]
+        doubles += [float(self.m[i, EXACT]) for i in range(column_count)]
+        doubles += [u[i, EXACT] / self.u[i, EXACT] for u in u_tables for i in range(column_count)]
+        doubles.append(_PROBABILITY_FLOOR)
+        return struct.pack(f">{len(ints)}i{len(doubles)}d", *ints, *doubles)
 
 
 def level_shares(levels: DataFrame, column_count: int) -> np.ndarray:
@@ -296,33 +306,40 @@ class ComparisonVectors:
     counts: np.ndarray  # (vectors,) pairs
 
 
-def observed_levels(column_count: int, columns_fixed_by_rule: dict[int, tuple[int, ...]]) -> list[Column]:
-    """Each column's level of a pair (`rule`, `_gl_lvl<i>`) as the model reads it. A pair found
-    by an exact rule agrees on that rule's columns because blocking chose it so, whether it
-    matches or not; left in, those agreements make the blocked non-matches look like matches.
-    So a column counts as unobserved (-1) when every exact rule the pair agrees on fixes it, as
-    Splink does by not training a column's m from the blocking rule that fixes it. A pair that
-    agrees on both its phone and its email keeps both: each rule alone would have found it, so
-    neither agreement was needed to make it a candidate.
+def fixed_columns_packed(columns_fixed_by_rule: dict[int, tuple[int, ...]]) -> list[int]:
+    """The exact rules as ObservedLevels.java reads them: their count, then each as its rule,
+    its column count and its columns."""
+    packed = [len(columns_fixed_by_rule)]
+    for rule, columns in columns_fixed_by_rule.items():
+        packed += [rule, len(columns), *columns]
+    return packed
 
-    Written as SQL, one call to the JVM per column: built from Column objects, its few hundred
-    calls took 0.27-0.36 s of the driver's time, and the score builds it twice."""
 
-    def agrees(columns: tuple[int, ...]) -> str:
-        return " AND ".join(f"`{level_column(c)}` = {EXACT}" for c in columns)
-
-    observed = []
-    for i in range(column_count):
-        level = f"CAST(`{level_column(i)}` AS INT)"
-        fixing = [rule for rule, columns in columns_fixed_by_rule.items() if i in columns]
-        if not fixing:
-            observed.append(F.expr(level))
-            continue
-        others = [f"({agrees(columns)})" for columns in columns_fixed_by_rule.values() if i not in columns]
-        found_without = " OR ".join(others) or "false"
-        rules = ", ".join(map(str, fixing))
-        observed.append(F.expr(f"CASE WHEN rule IN ({rules}) AND NOT ({found_without}) THEN -1 ELSE {level} END"))
-    return observed
+def observed_levels(
+    levels: DataFrame, column_count: int, columns_fixed_by_rule: dict[int, tuple[int, ...]]
+) -> DataFrame:
+    """(rule, `_gl_lvl<i>`) of each pair of `levels` with its levels as the model reads them
+    (ObservedLevels.java, which MatchWeights.java scores with too). A pair found by an exact
+    rule agrees on that rule's columns because blocking chose it so, whether it matches or not;
+    left in, those agreements make the blocked non-matches look like matches. So a column
+    counts as unobserved (-1) when every exact rule the pair agrees on fixes it, as Splink does
+    by not training a column's m from the blocking rule that fixes it. A pair that agrees on
+    both its phone and its email keeps both: each rule alone would have found it, so neither
+    agreement was needed to make it a candidate."""
+    spark = levels.sparkSession
+    packed = fixed_columns_packed(columns_fixed_by_rule)
+    observed = spark._jvm.io.gluelabeling.ObservedLevels.of(
+        bytearray(struct.pack(f">{len(packed)}i", *packed)), column_count
+    )
+    names = [level_column(i) for i in range(column_count)]
+    return jvm_frame(
+        levels.select(F.col("rule").cast("int"), *[F.col(name).cast("byte") for name in names]),
+        "io.gluelabeling.ObservedLevels",
+        "levels",
+        StructType([StructField("rule", IntegerType()), *[StructField(name, ByteType()) for name in names]]),
+        observed,
+        column_count,
+    )
 
 
 def comparison_vectors(
@@ -330,11 +347,9 @@ def comparison_vectors(
 ) -> ComparisonVectors:
     """The candidate pairs' `levels` grouped by rule and observed_levels."""
     names = [level_column(i) for i in range(column_count)]
-    observed = [
-        level.alias(name)
-        for level, name in zip(observed_levels(column_count, columns_fixed_by_rule), names, strict=True)
-    ]
-    vectors = driver_pandas(levels.select("rule", *observed).groupBy("rule", *names).count())
+    vectors = driver_pandas(
+        observed_levels(levels, column_count, columns_fixed_by_rule).groupBy("rule", *names).count()
+    )
     return ComparisonVectors(
         vectors["rule"].to_numpy(dtype=int),
         vectors[names].to_numpy(dtype=int).reshape(len(vectors), column_count),

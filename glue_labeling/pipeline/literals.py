@@ -1,16 +1,14 @@
 """Expressions holding many literals, built in one call to the JVM.
 
-PySpark makes every literal of `Column.isin(values)` or `F.array(*[F.lit(v) for v in values])`
-with a call through py4j to the driver's JVM. Hundreds of them cost the driver a noticeable
-pause per expression, while Spark parses the same expression written as SQL in milliseconds:
-300 ids took 0.35-0.74 s as `isin` against 3-7 ms as text, and the score's 600 weights
-0.38-0.64 s against 4-28 ms. The expressions are the same (Spark turns an IN of more than ten
-literals into a hash set either way).
+PySpark makes every literal of `Column.isin(values)` with a call through py4j to the driver's
+JVM. Hundreds of them cost the driver a noticeable pause per expression, while Spark parses the
+same expression written as SQL in milliseconds: 300 ids took 0.35-0.74 s as `isin` against
+3-7 ms as text. The expressions are the same (Spark turns an IN of more than ten literals into
+a hash set either way).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 from pyspark.sql import Column
@@ -23,14 +21,3 @@ def column_in(name: str, values: Iterable[int]) -> Column:
     if not literals:
         return F.lit(False)
     return F.expr(f"`{name}` IN ({', '.join(literals)})")
-
-
-def double_array(values: Iterable[float]) -> Column:
-    """An array of these doubles (finite: SQL has no literal for NaN or infinity). Python's repr
-    of a float reads back as the same double."""
-    literals = []
-    for value in values:
-        if not math.isfinite(value):
-            raise ValueError(f"not a finite double: {value}")
-        literals.append(f"{float(value)!r}D")
-    return F.expr(f"array({', '.join(literals)})")

@@ -199,11 +199,13 @@ def block_and_score(
         """Only these columns of `pairs`, checkpointed: clustering and sampling each read every
         pair, and a local checkpoint keeps whole rows, so the levels or features a score was
         made of would be read and the score made again on each read."""
-        # The score of a pair sums a term per compared column: with ten columns, seven of them
-        # term-frequency adjusted (1M generated records), whole-stage codegen made one method
-        # past the 8,000 bytes HotSpot compiles, and checkpointing the 5.8M scores ran
-        # interpreted: 24-26 s against 4.3-5.0 s with this limit, which sends a method that
+        # A score made of a term per compared column can make whole-stage codegen write one
+        # method past the 8,000 bytes HotSpot compiles: when the unsupervised score was a Spark
+        # expression (it is added up in MatchWeights.java now), ten columns, seven of them
+        # term-frequency adjusted (1M generated records), ran interpreted, and checkpointing the
+        # 5.8M scores took 24-26 s against 4.3-5.0 s with this limit, which sends a method that
         # large to Spark's split, compiled projections instead (Spark's own advice on HotSpot).
+        # The classifier's features are such an expression still (score.with_features).
         with sql_conf(pairs.sparkSession, "spark.sql.codegen.hugeMethodLimit", str(HOTSPOT_HUGE_METHOD_LIMIT)):
             return pairs.select("id_l", "id_r", "rule", "match_score", *columns).localCheckpoint()
 
