@@ -21,19 +21,19 @@ public final class JaroWinklerSimilarity extends StringSimilarity implements UDF
 
   @Override
   double similarity(String left, String right, long[] positions) {
-    double jaro = Double.NaN;
     if (left.length() <= Long.SIZE && mask(right, positions)) {
-      jaro = jaroMasked(left, right, positions);
+      double jaro = jaroMasked(left, right, positions);
       clear(positions, right, right.length());
+      return winkler(jaro, left, right);
     }
-    return winkler(Double.isNaN(jaro) ? jaro(left, right) : jaro, left, right);
+    return winkler(jaro(left, right), left, right);
   }
 
   /**
    * Jaro-Winkler of one string against many others: its masks are made once (`set`), not once
-   * per pair. In a block the records of a pair's first member are compared with every later
-   * member, and making and clearing the masks of the right string was a good part of each
-   * comparison. The similarity is symmetric, so the fixed string can stand on either side.
+   * per pair. In a block each member is compared with every later member, and making and
+   * clearing the masks of one string was a good part of each comparison. The similarity is
+   * symmetric, so the fixed string can stand on either side.
    */
   static final class Pattern {
     private final long[] positions = new long[BitParallel.ALPHABET];
