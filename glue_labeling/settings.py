@@ -41,6 +41,8 @@ class Settings:
     spark_master: str = "local[2]"
     spark_shuffle_partitions: int = 8
     spark_driver_memory: str = "4g"
+    # Memory outside the heap for Spark's sorts, aggregations and joins (its Tungsten pages).
+    spark_off_heap_memory: str = "2g"
     jars_dir: str = str(PROJECT_ROOT / ".cache" / "jars")
     # S3-compatible endpoint (the local server); empty means real AWS S3 with default credentials.
     s3_endpoint: str = ""
