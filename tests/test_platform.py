@@ -189,9 +189,10 @@ def test_the_local_session_builds_columns_without_recording_python_call_sites(
     builder = threading.get_ident()
 
     def counted(self, command: str) -> str:
-        # Only this thread's calls and lookups: other threads' commands, and the memory
-        # commands that release JVM objects earlier tests left to the collectors (counted in
-        # full runs: 22 and 18 commands where the build sends 7), are not the build's.
+        # Only this thread's calls and lookups. Other threads' commands and py4j's memory
+        # commands (which release JVM objects that earlier tests left to the collectors) are
+        # not the build's: counting every command, full runs once saw 22 and once 18 where
+        # the build alone sends 7.
         if threading.get_ident() == builder and not command.startswith(MEMORY_COMMAND_NAME):
             sent.append(command)
         return send(self, command)
